@@ -1,0 +1,1 @@
+"""Images, patches, the few-HR split and the object methods train from."""

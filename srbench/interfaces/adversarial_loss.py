@@ -1,0 +1,40 @@
+"""Adversarial losses: how discriminator outputs become the two players' losses."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any, Callable, ClassVar
+
+import torch
+
+from ..options import NoOptions
+
+
+class AdversarialLoss(ABC):
+    """The GAN objective (minimax, non-saturating, WGAN, hinge, ...).
+
+    :param options: an instance of :attr:`Options`.
+    """
+
+    Options: ClassVar[type] = NoOptions
+    #: Critic steps per generator step that the objective's paper prescribes (WGAN: 5).
+    n_critic: ClassVar[int] = 1
+
+    def __init__(self, options: Any = None) -> None:
+        self.options = options if options is not None else self.Options()
+
+    @abstractmethod
+    def discriminator_loss(self, real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
+        """Loss the discriminator minimises."""
+
+    @abstractmethod
+    def generator_loss(self, real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
+        """Loss the generator minimises (``real_logits`` is used by relativistic losses)."""
+
+    def penalty(self, critic: Callable[[torch.Tensor], torch.Tensor], real: torch.Tensor,
+                fake: torch.Tensor) -> torch.Tensor:
+        """Extra discriminator term (gradient penalty); zero by default."""
+        return real.new_zeros(())
+
+    def after_discriminator_step(self, discriminator: torch.nn.Module) -> None:
+        """Hook after each critic update (WGAN weight clipping); nothing by default."""

@@ -1,0 +1,64 @@
+"""Datasets: named collections of images with a fixed train/test split.
+
+A dataset plugin registers a factory ``factory(argument: str | None) -> Dataset``; the argument
+is what follows the colon in ``folder:PATH``. Images are ``uint8`` tensors so that every
+method, metric and cache sees exactly the same pixels.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Literal
+
+import torch
+
+#: ``train``: images a method may learn from; ``test``: held out for scoring;
+#: ``all``: every image (a dataset named only in ``--test-datasets``).
+Split = Literal["train", "test", "all"]
+
+
+@dataclass(frozen=True)
+class Image:
+    """One image.
+
+    :param id: stable identifier, unique within the dataset (file stem, photo name, tile id).
+    :param pixels: ``uint8`` tensor ``(C, H, W)``, C = 3 (RGB) or 1 (grayscale).
+    """
+
+    id: str
+    pixels: torch.Tensor
+
+    @property
+    def grayscale(self) -> bool:
+        return self.pixels.shape[0] == 1
+
+    @property
+    def height(self) -> int:
+        return int(self.pixels.shape[1])
+
+    @property
+    def width(self) -> int:
+        return int(self.pixels.shape[2])
+
+
+class Dataset(ABC):
+    """A named set of images split by image into train and test.
+
+    The split must be a pure function of the dataset's content and name, so that no test image
+    is ever seen in training whatever the seed.
+    """
+
+    #: Name as typed by users, including any argument (``folder:/data/set5``).
+    name: str = ""
+
+    @abstractmethod
+    def images(self, split: Split) -> list[Image]:
+        """The images of ``split``, in a stable order.
+
+        :raises srbench.errors.DataError: for unreadable files, naming the file.
+        """
+
+    def describe(self) -> str:
+        """One line for ``srbench list`` and results."""
+        return self.name

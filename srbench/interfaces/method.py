@@ -1,0 +1,127 @@
+"""Training strategies ("methods"): what differs between bicubic, SRGAN, AmbientGAN, ...
+
+The core owns the one training loop (:class:`srbench.training.trainer.Trainer`): budget,
+seeding, checkpoints, logging, divergence checks and progress. A method only supplies its
+networks and optimizers, the state to save, and one :meth:`Method.train_step` that returns its
+losses. A training-free method (bicubic) sets :attr:`Method.trainable` to ``False``.
+
+Life cycle, driven by the core::
+
+    method = MethodClass(options, context)
+    method.setup(training_data)           # build networks/optimizers; may raise IncompatibleError
+    [checkpoint restored here when resuming]
+    for step in range(start, context.total_steps):
+        losses = method.train_step(step, training_data)
+    sr = method.super_resolve(lr)         # under torch.no_grad(), networks in eval mode
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar, Mapping
+
+import torch
+from torch import nn
+
+from ..options import NoOptions
+
+if TYPE_CHECKING:
+    from ..data.training_data import TrainingData
+    from ..registry import Registries
+    from ..training.profiles import Profile
+    from .degradation import Degradation
+
+
+@dataclass
+class MethodContext:
+    """What the core tells a method about the trial it runs in.
+
+    :param scale: SR factor.
+    :param degradation: the operator assumed known (same as ``TrainingData.degradation``).
+    :param device: where to put networks and batches.
+    :param profile: budget and size preset (``profile.network_size`` for factories).
+    :param registries: to build shared components by name (generators, losses, ...).
+    :param seed: the trial's seed (the core has already seeded torch, numpy and random with it).
+    :param channels: image channels the networks must handle (3: grayscale inputs are replicated).
+    """
+
+    scale: int
+    degradation: "Degradation"
+    device: torch.device
+    profile: "Profile"
+    registries: "Registries"
+    seed: int
+    channels: int = 3
+
+    @property
+    def total_steps(self) -> int:
+        """Training iterations of this trial (the profile's budget)."""
+        return self.profile.iterations
+
+    @property
+    def batch_size(self) -> int:
+        return self.profile.batch_size
+
+
+class Method(ABC):
+    """Base class of every training strategy.
+
+    :param options: an instance of :attr:`Options` (parsed from ``--set``/config by the core).
+    :param context: the trial's :class:`MethodContext`.
+    """
+
+    #: Option dataclass; every field is settable with ``--set NAME.FIELD=VALUE``.
+    Options: ClassVar[type] = NoOptions
+    #: False for methods without training (bicubic): the core skips the loop.
+    trainable: ClassVar[bool] = True
+    #: The method needs at least one paired (HR, LR) training image; at hr_fraction 0 the
+    #: runner marks it ``incompatible`` instead of running it.
+    requires_paired: ClassVar[bool] = False
+    #: The method needs an unpaired HR pool (``--hr-source``).
+    requires_hr_pool: ClassVar[bool] = False
+
+    def __init__(self, options: Any, context: MethodContext) -> None:
+        self.options = options if options is not None else self.Options()
+        self.context = context
+
+    def setup(self, data: "TrainingData") -> None:
+        """Build networks and optimizers for ``data``.
+
+        :raises srbench.errors.IncompatibleError: when the regime cannot be handled (the trial is
+            recorded as ``incompatible`` with the message).
+        """
+
+    def modules(self) -> Mapping[str, nn.Module]:
+        """Networks to checkpoint, count parameters of, and switch between train/eval."""
+        return {}
+
+    def optimizers(self) -> Mapping[str, torch.optim.Optimizer]:
+        """Optimizers (and anything with ``state_dict``/``load_state_dict``, e.g. schedulers) to checkpoint."""
+        return {}
+
+    def extra_state(self) -> dict[str, Any]:
+        """Method state beyond modules and optimizers (replay buffers, phase counters).
+
+        Must contain only tensors, numbers, strings, lists, tuples and dicts: checkpoints are
+        loaded with ``weights_only=True``.
+        """
+        return {}
+
+    def load_extra_state(self, state: Mapping[str, Any]) -> None:
+        """Restore what :meth:`extra_state` returned."""
+
+    def train_step(self, step: int, data: "TrainingData") -> Mapping[str, float | torch.Tensor]:
+        """One optimisation step; draws its batches from ``data``.
+
+        :param step: 0-based iteration index, ``< context.total_steps``.
+        :returns: named scalar losses (logged; NaN/inf stops the trial as diverged).
+        """
+        raise NotImplementedError(f"{type(self).__name__} is trainable but has no train_step")
+
+    @abstractmethod
+    def super_resolve(self, lr: torch.Tensor) -> torch.Tensor:
+        """Upscale a batch ``(B, C, h, w)`` in ``[0, 1]`` to ``(B, C, h*scale, w*scale)``.
+
+        Called under ``torch.no_grad()`` with modules in eval mode; the core clamps and rounds.
+        """

@@ -1,0 +1,60 @@
+"""Metrics: scores of a super-resolved image against its ground truth.
+
+Every pixel metric sees the output as a user would save it: clamped to ``[0, 255]`` and rounded
+to ``uint8`` by the core before :meth:`Metric.compute` is called.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Any, ClassVar, Sequence
+
+import torch
+
+from ..options import NoOptions
+from .degradation import Degradation
+
+
+@dataclass(frozen=True)
+class MetricSample:
+    """One evaluated image.
+
+    :param id: image id.
+    :param sr: ``uint8`` ``(C, H, W)`` output, already clamped and rounded.
+    :param hr: ``uint8`` ``(C, H, W)`` ground truth, modcropped to a multiple of ``scale``.
+    :param lr: ``uint8`` ``(C, H/scale, W/scale)`` input the method received.
+    :param scale: the SR factor.
+    :param degradation: the operator that made ``lr`` from ``hr`` (for consistency metrics).
+    """
+
+    id: str
+    sr: torch.Tensor
+    hr: torch.Tensor
+    lr: torch.Tensor
+    scale: int
+    degradation: Degradation | None = None
+
+
+class Metric(ABC):
+    """A per-image score, averaged over a test set unless :meth:`compute_set` says otherwise."""
+
+    Options: ClassVar[type] = NoOptions
+    #: Direction, used for ranks on the leaderboard.
+    higher_is_better: ClassVar[bool] = True
+
+    def __init__(self, options: Any = None) -> None:
+        self.options = options if options is not None else self.Options()
+
+    def unavailable_reason(self) -> str | None:
+        """Why this metric cannot be computed here (missing weights, with the fix), or ``None``."""
+        return None
+
+    @abstractmethod
+    def compute(self, sample: MetricSample) -> float:
+        """Score of one image."""
+
+    def compute_set(self, samples: Sequence[MetricSample]) -> tuple[float, list[float] | None]:
+        """Score of a test set and the per-image scores (``None`` for set-level metrics like FID)."""
+        per_image = [float(self.compute(s)) for s in samples]
+        return (sum(per_image) / len(per_image) if per_image else float("nan")), per_image

@@ -1,0 +1,172 @@
+"""Typed option dataclasses: parsing from TOML / ``--set`` strings, rejecting unknown keys.
+
+Every configurable component declares its options as a dataclass whose fields carry a one-line
+doc (``option(default, "doc")``). :func:`parse_options` builds an instance from a mapping of
+raw values (strings from the command line or typed values from TOML), converting each value to
+the field's type and refusing names the dataclass does not declare.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from dataclasses import dataclass, field, fields, is_dataclass
+from typing import Any, Literal, Mapping, get_args, get_origin, get_type_hints
+
+from .errors import UsageError
+
+
+def option(default: Any, doc: str, **kwargs: Any) -> Any:
+    """A dataclass field with a default and a one-line doc shown by ``srbench list --options``."""
+    if isinstance(default, (list, dict, set)):
+        return field(default_factory=lambda: type(default)(default), metadata={"doc": doc}, **kwargs)
+    return field(default=default, metadata={"doc": doc}, **kwargs)
+
+
+@dataclass(frozen=True)
+class NoOptions:
+    """Components without options use this empty dataclass."""
+
+
+@dataclass(frozen=True)
+class OptionInfo:
+    name: str
+    type: str
+    default: Any
+    doc: str
+
+
+def _type_name(tp: Any) -> str:
+    origin = get_origin(tp)
+    if origin is Literal:
+        return "one of " + "|".join(str(a) for a in get_args(tp))
+    if origin in (typing.Union, types.UnionType):
+        return " or ".join(_type_name(a) for a in get_args(tp))
+    if origin in (tuple, list):
+        args = [a for a in get_args(tp) if a is not Ellipsis]
+        return f"{origin.__name__}[{', '.join(_type_name(a) for a in args)}]"
+    if tp is type(None):
+        return "none"
+    return getattr(tp, "__name__", str(tp))
+
+
+def describe_options(cls: type) -> list[OptionInfo]:
+    """Name, type, default and doc of every option of an option dataclass."""
+    hints = get_type_hints(cls)
+    out = []
+    for f in fields(cls):
+        default = f.default if f.default is not dataclasses.MISSING else (
+            f.default_factory() if f.default_factory is not dataclasses.MISSING else None)  # type: ignore[misc]
+        out.append(OptionInfo(f.name, _type_name(hints[f.name]), default, f.metadata.get("doc", "")))
+    return out
+
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
+def convert_value(value: Any, tp: Any, where: str) -> Any:
+    """Convert ``value`` (a string from the CLI or a TOML value) to type ``tp``.
+
+    :raises UsageError: naming ``where``, the value and the accepted type.
+    """
+    origin = get_origin(tp)
+    bad = UsageError(f"{where}: invalid value {value!r}; expected {_type_name(tp)}")
+    if tp is Any:
+        return value
+    if origin is Literal:
+        choices = get_args(tp)
+        for c in choices:
+            if value == c or (isinstance(value, str) and str(c) == value):
+                return c
+        raise bad
+    if origin in (typing.Union, types.UnionType):
+        args = get_args(tp)
+        if type(None) in args and (value is None or (isinstance(value, str) and value.lower() in ("none", "null", ""))):
+            return None
+        for a in args:
+            if a is type(None):
+                continue
+            try:
+                return convert_value(value, a, where)
+            except UsageError:
+                continue
+        raise bad
+    if origin in (tuple, list):
+        args = [a for a in get_args(tp) if a is not Ellipsis]
+        items = value
+        if isinstance(value, str):
+            items = [v.strip() for v in value.strip("()[] ").split(",") if v.strip()]
+        if not isinstance(items, (list, tuple)):
+            raise bad
+        if origin is tuple and Ellipsis not in get_args(tp) and len(items) != len(args):
+            raise UsageError(f"{where}: invalid value {value!r}; expected {len(args)} comma-separated values ({_type_name(tp)})")
+        conv = [convert_value(v, args[min(i, len(args) - 1)] if args else Any, where) for i, v in enumerate(items)]
+        return origin(conv)
+    if tp is bool:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in _TRUE | _FALSE:
+            return value.lower() in _TRUE
+        raise bad
+    if tp is int:
+        if isinstance(value, bool):
+            raise bad
+        if isinstance(value, int):
+            return value
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        if isinstance(value, str):
+            try:
+                return int(value.replace("_", ""))
+            except ValueError:
+                raise bad from None
+        raise bad
+    if tp is float:
+        if isinstance(value, bool):
+            raise bad
+        if isinstance(value, (int, float)):
+            return float(value)
+        if isinstance(value, str):
+            try:
+                return float(value)
+            except ValueError:
+                raise bad from None
+        raise bad
+    if tp is str:
+        if isinstance(value, str):
+            return value
+        raise bad
+    return value
+
+
+def parse_options(cls: type, values: Mapping[str, Any] | None, where: str) -> Any:
+    """Instantiate option dataclass ``cls`` from raw ``values``.
+
+    :param where: prefix for error messages, e.g. ``"options of method 'srgan'"``.
+    :raises UsageError: for an unknown name (listing the accepted ones) or a badly typed value.
+    """
+    if not is_dataclass(cls):
+        raise TypeError(f"{cls!r} is not an option dataclass")
+    values = dict(values or {})
+    hints = get_type_hints(cls)
+    known = {f.name for f in fields(cls) if f.init}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        accepted = ", ".join(sorted(known)) or "(none)"
+        raise UsageError(f"{where}: unknown option {unknown[0]!r}; accepted: {accepted}")
+    kwargs = {k: convert_value(v, hints[k], f"{where}: option {k!r}") for k, v in values.items()}
+    try:
+        return cls(**kwargs)
+    except (ValueError, TypeError) as exc:  # __post_init__ validation
+        raise UsageError(f"{where}: {exc}") from None
+
+
+def options_to_dict(opts: Any) -> dict[str, Any]:
+    """JSON-friendly dict of an option dataclass (tuples become lists)."""
+    out = {}
+    for f in fields(opts):
+        v = getattr(opts, f.name)
+        out[f.name] = list(v) if isinstance(v, tuple) else v
+    return out

@@ -1,0 +1,1 @@
+"""The one training loop, profiles and seeding."""

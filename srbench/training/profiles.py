@@ -1,0 +1,64 @@
+"""Profiles: the budget every method of a run gets, so trials compare like with like.
+
+``smoke`` checks plumbing in seconds, ``quick`` (the default) gives CPU-scale results in
+minutes, ``full`` is paper-scale for a GPU (SRGAN: 96-px HR crops, batch 16, 1e5+ iterations).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Literal
+
+from ..errors import UsageError
+
+
+@dataclass(frozen=True)
+class Profile:
+    """Budget and sizes of a trial.
+
+    :param iterations: training steps per trial (every method gets the same number).
+    :param batch_size: patches per step.
+    :param patch_size: HR patch side in pixels (LR side = patch_size / scale).
+    :param patches_per_image: patches pre-extracted from each training image.
+    :param network_size: size preset passed to generator/discriminator factories.
+    :param checkpoint_every: steps between checkpoints (and at the end).
+    :param log_every: steps between loss-log rows.
+    :param eval_max_side: test images larger than this (HR side, px) are centre-cropped before
+        scoring, to bound CPU evaluation time; ``0`` evaluates whole images.
+    """
+
+    name: str
+    iterations: int
+    batch_size: int
+    patch_size: int
+    patches_per_image: int
+    network_size: Literal["small", "full"]
+    checkpoint_every: int
+    log_every: int
+    eval_max_side: int = 0
+
+    def with_overrides(self, **kwargs: object) -> "Profile":
+        return replace(self, **kwargs)  # type: ignore[arg-type]
+
+
+# Patch 48 px HR at x4 is a 12-px LR input: the smallest that still holds a few 3x3 receptive
+# fields after the first conv; 96 px is SRGAN's crop.
+PROFILES: dict[str, Profile] = {
+    "smoke": Profile("smoke", iterations=6, batch_size=4, patch_size=48, patches_per_image=4,
+                     network_size="small", checkpoint_every=3, log_every=1, eval_max_side=96),
+    "quick": Profile("quick", iterations=300, batch_size=16, patch_size=48, patches_per_image=16,
+                     network_size="small", checkpoint_every=100, log_every=10, eval_max_side=256),
+    "full": Profile("full", iterations=100_000, batch_size=16, patch_size=96, patches_per_image=200,
+                    network_size="full", checkpoint_every=2_000, log_every=100, eval_max_side=0),
+}
+
+
+def get_profile(name: str) -> Profile:
+    """The profile called ``name``.
+
+    :raises UsageError: listing the accepted names.
+    """
+    try:
+        return PROFILES[name]
+    except KeyError:
+        raise UsageError(f"unknown profile {name!r}; accepted: {', '.join(PROFILES)}") from None
