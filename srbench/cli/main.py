@@ -1,2 +1,70 @@
-def main(argv=None):
-    raise SystemExit("not yet")
+"""``srbench`` command line: run, list, report, eval.
+
+Every user error (:class:`~srbench.errors.SrbenchError`, bad flags) is one line on stderr and
+exit status 2; Ctrl-C during ``run`` saves, says how to resume, and exits 130.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import NoReturn, Sequence
+
+from ..errors import SrbenchError
+from ..plugin_manager import load_plugins, set_plugin_system
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors (no usage dump) and exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
+def _add_plugin_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("plugins")
+    g.add_argument("--disable-plugin", metavar="NAME", action="append", default=[],
+                   help="do not load the plugin NAME (as listed by 'srbench list plugins'); repeatable")
+    g.add_argument("--no-autoload", action="store_true",
+                   help="load no plugins from entry points (like SRBENCH_DISABLE_PLUGIN_AUTOLOAD=1); "
+                        "combine with --plugin to choose exactly what loads")
+    g.add_argument("--plugin", metavar="MODULE", action="append", default=[],
+                   help="also load the importable MODULE as a plugin (like SRBENCH_PLUGINS); repeatable")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from .. import __version__
+    from . import eval_cmd, list_cmd, report_cmd, run_cmd
+
+    parser = _Parser(prog="srbench", description="Benchmark GAN super-resolution with few or no HR training images.")
+    parser.add_argument("--version", action="version", version=f"srbench {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for module in (run_cmd, list_cmd, report_cmd, eval_cmd):
+        p = module.add_parser(sub)
+        _add_plugin_options(p)
+        p.set_defaults(handler=module.main)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``srbench`` script; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "handler", None):
+        parser.print_help()
+        return 2
+    try:
+        system = load_plugins(disable=args.disable_plugin, autoload=False if args.no_autoload else None,
+                              modules=args.plugin)
+        set_plugin_system(system)
+        return int(args.handler(args, system) or 0)
+    except SrbenchError as exc:
+        print(f"srbench {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("\nsrbench: interrupted", file=sys.stderr)
+        return 130
+
+
+def console_main() -> None:  # pragma: no cover - the installed script
+    sys.exit(main())

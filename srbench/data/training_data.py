@@ -119,6 +119,11 @@ class TrainingData:
     scale: int
     degradation: Degradation
 
+    @classmethod
+    def empty(cls, scale: int, degradation: Degradation) -> "TrainingData":
+        """No training images at all: what training-free methods are set up with by ``srbench eval``."""
+        return cls(PairedSet({}, []), LROnlySet({}, []), None, scale, degradation)
+
     def _sets(self) -> dict[str, PatchSet]:
         sets: dict[str, PatchSet] = {"paired": self.paired, "lr_only": self.lr_only}
         if self.hr_pool is not None:

@@ -96,6 +96,14 @@ class Method(ABC):
         """Networks to checkpoint, count parameters of, and switch between train/eval."""
         return {}
 
+    def inference_modules(self) -> Mapping[str, nn.Module]:
+        """Networks used by :meth:`super_resolve` (their parameters are the reported ``params``).
+
+        Default: the module named ``"generator"`` if there is one, else every module.
+        """
+        mods = dict(self.modules())
+        return {"generator": mods["generator"]} if "generator" in mods else mods
+
     def optimizers(self) -> Mapping[str, torch.optim.Optimizer]:
         """Optimizers (and anything with ``state_dict``/``load_state_dict``, e.g. schedulers) to checkpoint."""
         return {}

@@ -1,8 +1,10 @@
-"""Built-in methods plugin."""
+"""Built-in training strategies (methods)."""
 
 from srbench.hookspecs import hookimpl
+
+from .bicubic import Bicubic
 
 
 @hookimpl
 def srbench_register_methods(methods):
-    pass
+    methods.register("bicubic", Bicubic, "bicubic interpolation (MATLAB imresize); no training, the floor")

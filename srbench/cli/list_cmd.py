@@ -1,0 +1,72 @@
+"""``srbench list``: plugins and their components; ``--options METHOD`` for a method's options."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from ..errors import UsageError
+from ..options import describe_options
+from ..plugin_manager import PluginSystem
+from ..registry import Registries
+
+HELP = "list plugins and the components they registered"
+_ALIASES = {"method": "methods", "generator": "generators", "discriminator": "discriminators",
+            "loss": "adversarial_losses", "losses": "adversarial_losses", "adversarial_loss": "adversarial_losses",
+            "adversarial-losses": "adversarial_losses", "degradation": "degradations", "dataset": "datasets",
+            "metric": "metrics", "plugin": "plugins"}
+
+
+def add_parser(sub: Any) -> argparse.ArgumentParser:
+    p = sub.add_parser("list", help=HELP, description=HELP + ".")
+    p.add_argument("kind", nargs="?", default=None,
+                   help="plugins, or one kind: " + ", ".join(Registries.KINDS) + " [default: everything]")
+    p.add_argument("--options", metavar="NAME", default=None,
+                   help="show the options of method NAME (or of a component of KIND NAME) with type, default, doc")
+    return p
+
+
+def _table(rows: list[list[str]], header: list[str]) -> str:
+    widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)]
+    fmt = "  ".join(f"{{:<{w}}}" for w in widths)
+    lines = [fmt.format(*header), fmt.format(*("-" * w for w in widths))]
+    lines += [fmt.format(*map(str, r)) for r in rows]
+    return "\n".join(line.rstrip() for line in lines)
+
+
+def _kind(name: str | None) -> str | None:
+    if name is None:
+        return None
+    kind = _ALIASES.get(name, name)
+    if kind != "plugins" and kind not in Registries.KINDS:
+        raise UsageError(f"unknown kind {name!r}; accepted: plugins, {', '.join(Registries.KINDS)}")
+    return kind
+
+
+def main(args: argparse.Namespace, system: PluginSystem) -> int:
+    kind = _kind(args.kind)
+    if args.options:
+        registry = system.registries.by_kind(kind if kind not in (None, "plugins") else "methods")
+        entry = registry.get(args.options)
+        opts_cls = getattr(entry.factory, "Options", None)
+        infos = describe_options(opts_cls) if opts_cls is not None else []
+        print(f"{entry.name} ({registry.kind}, plugin {entry.plugin} {entry.version}): {entry.doc}")
+        if not infos:
+            print("(no options)")
+        else:
+            print(_table([[i.name, i.type, repr(i.default), i.doc] for i in infos], ["option", "type", "default", "doc"]))
+        return 0
+    if kind in (None, "plugins"):
+        rows = [[p.name, p.distribution or "-", p.version or "-", p.status,
+                 p.error or ", ".join(sorted({k for k, _ in p.components}))] for p in system.plugins]
+        print(_table(rows, ["plugin", "package", "version", "status", "components / error"]))
+        if kind == "plugins":
+            return 0
+        print()
+    kinds = Registries.KINDS if kind is None else (kind,)
+    rows = []
+    for k in kinds:
+        for e in system.registries.by_kind(k).entries():
+            rows.append([k, e.name, e.plugin, e.version or "-", e.doc])
+    print(_table(rows, ["kind", "name", "plugin", "version", "description"]) if rows else "(nothing registered)")
+    return 0

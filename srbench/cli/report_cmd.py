@@ -1,0 +1,31 @@
+"""``srbench report OUT``: rewrite the leaderboard from the results in a run folder."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from ..errors import UsageError
+from ..plugin_manager import PluginSystem
+from ..results import TRIALS_DIR
+
+HELP = "rewrite leaderboard.csv and leaderboard.md from the results of a run folder"
+
+
+def add_parser(sub: Any) -> argparse.ArgumentParser:
+    p = sub.add_parser("report", help=HELP, description=HELP + ".")
+    p.add_argument("out", metavar="OUT", help="the --out folder of an earlier 'srbench run'")
+    return p
+
+
+def main(args: argparse.Namespace, system: PluginSystem) -> int:
+    from ..api import report
+
+    out = Path(args.out)
+    if not (out / TRIALS_DIR).is_dir():
+        raise UsageError(f"{args.out}: no '{TRIALS_DIR}' folder here; expected the --out folder of 'srbench run'")
+    csv_path, md_path = report(out)
+    print(md_path.read_text())
+    print(f"wrote {csv_path} and {md_path}")
+    return 0

@@ -1,0 +1,86 @@
+"""``srbench run``: train and score methods, write the leaderboard."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from ..config import RunConfig, apply_set_overrides, load_config_file, update_config
+from ..plugin_manager import PluginSystem
+
+HELP = "train and score methods on a dataset, then write the leaderboard"
+
+
+def add_parser(sub: Any) -> argparse.ArgumentParser:
+    d = RunConfig()
+    p = sub.add_parser("run", help=HELP, description=HELP + ". Flags override --config; --set overrides both.",
+                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    a = p.add_argument
+    a("--methods", metavar="LIST", default=None,
+      help=f"comma list of methods, or 'all' (see 'srbench list methods') [default: {','.join(d.methods)}]")
+    a("--hr-fraction", metavar="F[,F...]", default=None,
+      help="fraction of training images that keep their HR, in [0, 1]; a comma list runs a sweep "
+           f"[default: {','.join(map(str, d.hr_fraction))}]")
+    a("--dataset", metavar="NAME", default=None,
+      help=f"training dataset: 'default' (embedded photos), 'synthetic', or folder:PATH [default: {d.dataset}]")
+    a("--test-datasets", metavar="LIST", default=None,
+      help="comma list of test datasets [default: the test split of --dataset]")
+    a("--scale", metavar="S", default=None, help=f"SR factor: 2, 3 or 4 [default: {d.scale}]")
+    a("--degradation", metavar="NAME", default=None,
+      help=f"HR-to-LR operator (see 'srbench list degradations') [default: {d.degradation}]")
+    a("--hr-source", metavar="SRC", default=None,
+      help="unpaired HR for discriminators: 'paired' (the paired subset's HR), 'none', or a dataset such as "
+           f"folder:PATH [default: {d.hr_source}]")
+    a("--seeds", metavar="N", default=None, help=f"run seeds 0..N-1 [default: {d.seeds}]")
+    a("--profile", metavar="NAME", default=None,
+      help=f"budget: smoke (seconds), quick (minutes on CPU), full (paper scale, GPU) [default: {d.profile}]")
+    a("--out", metavar="DIR", default=None, help=f"output folder [default: {d.out}]")
+    a("--device", metavar="DEV", default=None, help=f"auto, cpu, cuda or cuda:N [default: {d.device}]")
+    a("--metrics", metavar="LIST", default=None, help="comma list of metrics [default: every registered metric]")
+    a("--deterministic", default=None, action=argparse.BooleanOptionalAction,
+      help=f"cuDNN deterministic mode [default: {d.deterministic}]")
+    a("--set", metavar="TARGET.OPTION=VALUE", action="append", default=[], dest="overrides",
+      help="set a method option (srgan.adversarial_weight=1e-3), a degradation option (degradation.sigma=1,2) "
+           "or a profile field (profile.iterations=50); repeatable; see 'srbench list --options METHOD'")
+    a("--config", metavar="FILE.toml", default=None, help="read settings from a TOML file (flags override it)")
+    a("--no-progress", action="store_true", help="no progress bars")
+    return p
+
+
+FLAGS = ("methods", "hr_fraction", "dataset", "test_datasets", "scale", "degradation", "hr_source", "seeds",
+         "profile", "out", "device", "metrics", "deterministic")
+
+
+def config_from_args(args: argparse.Namespace) -> RunConfig:
+    """Defaults, then the config file, then flags, then ``--set``."""
+    config = load_config_file(args.config) if args.config else RunConfig()
+    for name in FLAGS:
+        value = getattr(args, name)
+        if value is not None:
+            config = update_config(config, {name: value}, "--" + name.replace("_", "-"))
+    return apply_set_overrides(config, args.overrides).validate()
+
+
+def main(args: argparse.Namespace, system: PluginSystem) -> int:
+    from ..api import run
+
+    config = config_from_args(args)
+    summary = run(config, plugins=system, progress=not args.no_progress)
+    counts: dict[str, int] = {}
+    for r in summary.results:
+        counts[r["status"]] = counts.get(r["status"], 0) + 1
+    done = ", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "no trial"
+    print(f"srbench: {done}" + (f" ({summary.skipped} reused from earlier runs)" if summary.skipped else ""),
+          file=sys.stderr)
+    print(f"srbench: leaderboard: {summary.out / 'leaderboard.md'}", file=sys.stderr)
+    if summary.interrupted:
+        print("srbench: interrupted; finished trials and checkpoints are saved. Run the same command again "
+              "to resume.", file=sys.stderr)
+    elif summary.failed:
+        for r in summary.failed:
+            print(f"srbench: failed: {r['trial_id']}: {r['reason']}", file=sys.stderr)
+    md = summary.out / "leaderboard.md"
+    if md.exists() and not summary.interrupted:
+        print(md.read_text())
+    return summary.exit_code

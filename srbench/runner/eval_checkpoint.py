@@ -1,0 +1,98 @@
+"""``srbench eval``: score a training-free method or a saved trial on any dataset."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ..config import RunConfig
+from ..data.datasets import open_dataset
+from ..data.pipeline import build_test_set
+from ..data.training_data import TrainingData
+from ..errors import UsageError
+from ..interfaces.method import MethodContext
+from ..plugin_manager import PluginSystem
+from ..results import RESULT_FILE, TRIALS_DIR, read_result
+from ..training.trainer import CHECKPOINT_NAME
+from .evaluate import evaluate
+from .runner import Runner
+
+SPLITS = ("auto", "test", "all")
+
+
+def _trial_files(checkpoint: str | Path) -> tuple[Path, dict[str, Any]]:
+    path = Path(checkpoint)
+    ckpt = path / CHECKPOINT_NAME if path.is_dir() else path
+    if not ckpt.is_file():
+        raise UsageError(f"--checkpoint {checkpoint}: no such file; expected a trial folder "
+                         f"(OUT/{TRIALS_DIR}/<id>) or its {CHECKPOINT_NAME}")
+    result = read_result(ckpt.parent / RESULT_FILE)
+    if result is None or "spec" not in result:
+        raise UsageError(f"--checkpoint {checkpoint}: no readable {RESULT_FILE} beside it, so the method cannot "
+                         "be rebuilt; point at a trial folder written by 'srbench run'")
+    return ckpt, result
+
+
+def _config_from_spec(spec: dict[str, Any], out: Path, device: str) -> RunConfig:
+    profile = dict(spec.get("profile") or {})
+    name = profile.pop("name", "quick")
+    return RunConfig(methods=[spec["method"]], hr_fraction=[spec["hr_fraction"]], dataset=spec["dataset"],
+                     scale=spec["scale"], degradation=spec["degradation"], hr_source=spec["hr_source"],
+                     profile=name, out=str(out), device=device,
+                     method_options={spec["method"]: spec.get("method_options") or {}},
+                     degradation_options=spec.get("degradation_options") or {}, profile_overrides=profile)
+
+
+def evaluate_method(*, method: str | None, dataset: str, scale: int, checkpoint: str | Path | None,
+                    degradation: str, split: str, device: str, metrics: list[str] | None, max_side: int,
+                    plugins: PluginSystem) -> dict[str, Any]:
+    if split not in SPLITS:
+        raise UsageError(f"--split {split!r}: accepted: {', '.join(SPLITS)}")
+    registries = plugins.registries
+    if checkpoint is not None:
+        ckpt, result = _trial_files(checkpoint)
+        spec = result["spec"]
+        if method is not None and method != spec["method"]:
+            raise UsageError(f"--method {method}: the checkpoint was trained by method {spec['method']!r}")
+        if scale != spec["scale"]:
+            raise UsageError(f"--scale {scale}: the checkpoint was trained at x{spec['scale']}")
+        method = spec["method"]
+        degradation = spec["degradation"]
+        out = ckpt.parent.parent.parent
+        config = _config_from_spec(spec, out, device)
+    else:
+        if method is None:
+            raise UsageError("--method is required without --checkpoint")
+        cls = registries.methods.get(method).factory
+        if cls.trainable:
+            raise UsageError(f"--method {method}: needs training; pass --checkpoint OUT/{TRIALS_DIR}/<id> of a "
+                             "trained trial (or use 'srbench run')")
+        config = RunConfig(methods=[method], dataset=dataset, scale=scale, degradation=degradation, device=device,
+                           out=tempfile.gettempdir(), hr_fraction=[0.0])
+    config.metrics = list(metrics or [])
+    runner = Runner(config.validate(), plugins, progress=False)
+    trial = runner.plan()[0]
+    context = MethodContext(scale=config.scale, degradation=runner.degradation, device=runner.device,
+                            profile=runner.profile, registries=registries, seed=trial.spec.seed)
+    instance = trial.method_cls(trial.method_options, context)
+    if checkpoint is not None:
+        data, _ = runner._training_data(trial.spec.hr_fraction, trial.spec.seed)
+        instance.setup(data)
+        state = torch.load(ckpt, map_location=runner.device, weights_only=True)
+        for k, m in instance.modules().items():
+            m.load_state_dict(state["modules"][k])
+    else:
+        instance.setup(TrainingData.empty(config.scale, runner.degradation))
+    for m in instance.modules().values():
+        m.eval()
+    ds = open_dataset(dataset, registries)
+    if split == "auto":
+        split = "test" if dataset == config.dataset and checkpoint is not None else "all"
+    images = build_test_set(ds.images(split), degradation=runner.degradation, seed=0, max_side=max_side)
+    ev = evaluate(instance.super_resolve, images, runner.metrics, scale=config.scale,
+                  degradation=runner.degradation, device=runner.device)
+    return {"method": method, "dataset": dataset, "scale": config.scale, "split": split, **ev.mean,
+            "per_image": ev.per_image, "unavailable": ev.unavailable}

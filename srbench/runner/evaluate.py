@@ -1,0 +1,81 @@
+"""Scoring a method on test images, identically for every method.
+
+The core, not the method, turns outputs into what a user would save: clamped to [0, 1],
+rounded to uint8. Grayscale test images are fed as three equal channels (networks are RGB) and
+the output's channels are averaged back to one.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping, Sequence
+
+import torch
+
+from ..interfaces.degradation import Degradation
+from ..interfaces.metric import Metric, MetricSample
+
+
+@dataclass
+class EvaluationResult:
+    """Per test set: mean and per-image metrics, unavailable metrics with reasons, inference cost."""
+
+    mean: dict[str, float | None] = field(default_factory=dict)
+    per_image: list[dict[str, Any]] = field(default_factory=list)
+    unavailable: dict[str, str] = field(default_factory=dict)
+    inference_seconds: float = 0.0
+    megapixels: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"mean": self.mean, "per_image": self.per_image, "unavailable": self.unavailable}
+
+
+def to_uint8(x: torch.Tensor) -> torch.Tensor:
+    """Clamp ``[0, 1]`` floats and round to uint8, as saving a PNG would."""
+    return x.clamp(0.0, 1.0).mul(255.0).round().to(torch.uint8)
+
+
+def super_resolve_image(super_resolve: Callable[[torch.Tensor], torch.Tensor], lr: torch.Tensor,
+                        device: torch.device, scale: int) -> torch.Tensor:
+    """Run one ``uint8`` ``(C, h, w)`` LR image through a method; returns ``uint8`` ``(C, h*s, w*s)``."""
+    grayscale = lr.shape[0] == 1
+    x = lr.to(device).float().div(255.0)[None]
+    if grayscale:
+        x = x.expand(-1, 3, -1, -1)
+    with torch.no_grad():
+        y = super_resolve(x)
+    expected = (lr.shape[1] * scale, lr.shape[2] * scale)
+    if tuple(y.shape[-2:]) != expected:
+        raise RuntimeError(f"super_resolve returned {tuple(y.shape[-2:])} for an LR of {tuple(lr.shape[-2:])} "
+                           f"at x{scale}; expected {expected}")
+    if grayscale:
+        y = y.mean(dim=1, keepdim=True)
+    return to_uint8(y[0]).cpu()
+
+
+def evaluate(super_resolve: Callable[[torch.Tensor], torch.Tensor], test_images: Sequence[Any],
+             metrics: Mapping[str, Metric], *, scale: int, degradation: Degradation | None,
+             device: torch.device) -> EvaluationResult:
+    """Score ``super_resolve`` on ``test_images`` (objects with ``id``, ``hr``, ``lr`` uint8 tensors)."""
+    result = EvaluationResult()
+    samples: list[MetricSample] = []
+    for img in test_images:
+        t0 = time.perf_counter()
+        sr = super_resolve_image(super_resolve, img.lr, device, scale)
+        result.inference_seconds += time.perf_counter() - t0
+        result.megapixels += sr.shape[1] * sr.shape[2] / 1e6
+        samples.append(MetricSample(img.id, sr, img.hr, img.lr, scale, degradation))
+    result.per_image = [{"id": s.id} for s in samples]
+    for name, metric in metrics.items():
+        reason = metric.unavailable_reason()
+        if reason:
+            result.unavailable[name] = reason
+            result.mean[name] = None
+            continue
+        mean, per_image = metric.compute_set(samples)
+        result.mean[name] = float(mean)
+        if per_image is not None:
+            for row, value in zip(result.per_image, per_image):
+                row[name] = float(value)
+    return result

@@ -1,0 +1,330 @@
+"""The benchmark runner: plan every trial up front, run them one by one, isolate failures.
+
+Planning resolves every name and option before anything trains, so a typo costs nothing.
+Each trial writes ``OUT/trials/<id>/result.json`` atomically; a repeated command skips trials
+whose result is final and resumes the others from their checkpoint.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import platform
+import sys
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+
+from .. import __version__
+from ..config import RunConfig
+from ..data.datasets import open_dataset
+from ..data.pipeline import build_test_set, build_training_data
+from ..errors import DivergedError, IncompatibleError, UsageError
+from ..interfaces.dataset import Dataset
+from ..interfaces.method import Method, MethodContext
+from ..options import options_to_dict, parse_options
+from ..plugin_manager import PluginSystem
+from ..results import (RESULT_FILE, SCHEMA_VERSION, STATUS_DIVERGED, STATUS_FAILED, STATUS_INCOMPATIBLE,
+                       STATUS_OK, TRIALS_DIR, write_json_atomic)
+from ..training.profiles import Profile, get_profile
+from ..training.seeding import seed_everything, set_deterministic
+from ..training.trainer import Trainer
+from .evaluate import evaluate
+from .progress import Progress
+from .trial import TrialSpec
+
+#: Statuses that a repeated command does not run again (a ``failed`` trial is retried).
+FINAL_STATUSES = (STATUS_OK, STATUS_DIVERGED, STATUS_INCOMPATIBLE)
+#: Test LR images are made with this seed whatever the trial's seed, so seeds share one test set.
+EVAL_SEED = 0
+
+
+@dataclass
+class PlannedTrial:
+    spec: TrialSpec
+    method_cls: type[Method]
+    method_options: Any
+
+    @property
+    def trial_id(self) -> str:
+        return self.spec.trial_id
+
+
+@dataclass
+class RunSummary:
+    """What :func:`srbench.api.run` returns."""
+
+    out: Path
+    results: list[dict[str, Any]] = field(default_factory=list)
+    skipped: int = 0
+    interrupted: bool = False
+
+    @property
+    def failed(self) -> list[dict[str, Any]]:
+        return [r for r in self.results if r["status"] == STATUS_FAILED]
+
+    @property
+    def exit_code(self) -> int:
+        """130 when interrupted, 1 when any trial failed, else 0."""
+        if self.interrupted:
+            return 130
+        return 1 if self.failed else 0
+
+
+def _resolve_profile(config: RunConfig) -> Profile:
+    profile = get_profile(config.profile)
+    if not config.profile_overrides:
+        return profile
+    from dataclasses import fields as dc_fields
+
+    from ..options import convert_value
+    from typing import get_type_hints
+
+    hints = get_type_hints(Profile)
+    names = [f.name for f in dc_fields(Profile) if f.name != "name"]
+    changes = {}
+    for key, value in config.profile_overrides.items():
+        if key not in names:
+            raise UsageError(f"--set profile.{key}: unknown profile field; accepted: {', '.join(names)}")
+        changes[key] = convert_value(value, hints[key], f"--set profile.{key}")
+        if isinstance(changes[key], int) and changes[key] < 0:
+            raise UsageError(f"--set profile.{key}={value}: must be >= 0")
+    return profile.with_overrides(**changes)
+
+
+class Runner:
+    """Runs the grid ``methods x hr_fractions x seeds`` described by a :class:`RunConfig`.
+
+    :param config: the run's settings (validated here).
+    :param plugins: the loaded plugin system (registries and hooks).
+    :param progress: show progress bars on stderr.
+    :param log: where one-line messages go (default: stderr).
+    """
+
+    def __init__(self, config: RunConfig, plugins: PluginSystem, *, progress: bool = True,
+                 log: Callable[[str], None] | None = None) -> None:
+        self.config = config.validate()
+        self.plugins = plugins
+        self.registries = plugins.registries
+        self.show_progress = progress
+        self.log = log or (lambda msg: print(msg, file=sys.stderr))
+        self.out = Path(config.out)
+        self.profile = _resolve_profile(config)
+        self._check_patch_size()
+        self.method_names()  # unknown names fail before any dataset is opened
+        self.device = self._resolve_device()
+        self.train_dataset = open_dataset(config.dataset, self.registries)
+        self.test_datasets = self._open_test_datasets()
+        self.degradation_cls = self.registries.degradations.get(config.degradation).factory
+        self.degradation_options = parse_options(self.degradation_cls.Options, config.degradation_options,
+                                                 f"options of degradation {config.degradation!r}")
+        self.degradation = self.degradation_cls(config.scale, self.degradation_options)
+        self.metrics = self._create_metrics()
+        self.hr_source_images = self._resolve_hr_source()
+        self._data_cache: dict[tuple[float, int], tuple[Any, Any, Any]] = {}
+        self._test_cache: dict[str, list[Any]] = {}
+
+    # -- planning ---------------------------------------------------------------------------
+    def _check_patch_size(self) -> None:
+        p = self.profile.patch_size
+        if p % self.config.scale:
+            raise UsageError(f"profile patch_size {p} is not a multiple of --scale {self.config.scale}; "
+                             f"set --set profile.patch_size={p - p % self.config.scale or self.config.scale * 12}")
+
+    def _resolve_device(self) -> torch.device:
+        device = self.plugins.hook.srbench_resolve_device(requested=self.config.device)
+        return device if device is not None else torch.device(self.config.device)
+
+    def _open_test_datasets(self) -> dict[str, tuple[Dataset, str]]:
+        """Name -> (dataset, split). The training dataset contributes its test split only."""
+        names = self.config.test_datasets or [self.config.dataset]
+        out: dict[str, tuple[Dataset, str]] = {}
+        for name in names:
+            if name == self.config.dataset:
+                out[name] = (self.train_dataset, "test")
+            else:
+                out[name] = (open_dataset(name, self.registries), "all")
+        return out
+
+    def _create_metrics(self) -> dict[str, Any]:
+        names = self.config.metrics or self.registries.metrics.names()
+        return {n: self.registries.metrics.create(n) for n in names}
+
+    def _resolve_hr_source(self) -> str | list[Any]:
+        src = self.config.hr_source
+        if src in ("paired", "none"):
+            return src
+        if src == self.config.dataset:
+            raise UsageError(f"--hr-source {src}: that is the training dataset, whose HR of LR-only images must "
+                             "stay hidden; use 'paired' (the paired subset's HR) or another dataset")
+        return open_dataset(src, self.registries).images("train")
+
+    def method_names(self) -> list[str]:
+        names: list[str] = []
+        for n in self.config.methods:
+            expanded = self.registries.methods.names() if n == "all" else [n]
+            names += [m for m in expanded if m not in names]
+        for n in names:
+            self.registries.methods.get(n)  # unknown -> one-line error listing the names
+        for n in self.config.method_options:
+            if n not in self.registries.methods:
+                self.registries.methods.get(n)
+        return names
+
+    def plan(self) -> list[PlannedTrial]:
+        """Every trial of the grid, with options parsed (errors raised before any training)."""
+        trials = []
+        test_names = tuple(self.test_datasets)
+        for name in self.method_names():
+            cls = self.registries.methods.get(name).factory
+            opts = parse_options(cls.Options, self.config.method_options.get(name), f"--set {name}")
+            for fraction in self.config.hr_fraction:
+                for seed in range(self.config.seeds):
+                    spec = TrialSpec(
+                        method=name, method_options=options_to_dict(opts), dataset=self.config.dataset,
+                        test_datasets=test_names, scale=self.config.scale, degradation=self.config.degradation,
+                        degradation_options=options_to_dict(self.degradation_options), hr_fraction=float(fraction),
+                        hr_source=self.config.hr_source, seed=seed, profile=_profile_dict(self.profile))
+                    trials.append(PlannedTrial(spec, cls, opts))
+        return trials
+
+    # -- running ----------------------------------------------------------------------------
+    def trial_dir(self, trial: PlannedTrial) -> Path:
+        return self.out / TRIALS_DIR / trial.trial_id
+
+    def finished_result(self, trial: PlannedTrial) -> dict[str, Any] | None:
+        from ..results import read_result
+
+        result = read_result(self.trial_dir(trial) / RESULT_FILE)
+        if result is not None and result.get("status") in FINAL_STATUSES:
+            return result
+        return None
+
+    def run(self) -> RunSummary:
+        """Run every planned trial; always returns (Ctrl-C sets ``interrupted``)."""
+        trials = self.plan()
+        summary = RunSummary(self.out)
+        self.out.mkdir(parents=True, exist_ok=True)
+        for info in self.plugins.broken():
+            self.log(f"srbench: warning: plugin {info.name!r} failed to load: {info.error}")
+        progress = Progress(len(trials), enabled=self.show_progress)
+        try:
+            for trial in trials:
+                done = self.finished_result(trial)
+                if done is not None:
+                    summary.results.append(done)
+                    summary.skipped += 1
+                    progress.trial_skipped(trial.trial_id)
+                    continue
+                progress.start_trial(trial.trial_id)
+                result = self.run_trial(trial, progress)
+                summary.results.append(result)
+                progress.end_trial(result["status"])
+        except KeyboardInterrupt:
+            summary.interrupted = True
+        finally:
+            progress.close()
+        return summary
+
+    def _training_data(self, fraction: float, seed: int) -> tuple[Any, Any]:
+        key = (fraction, seed)
+        if key not in self._data_cache:
+            data, manifest = build_training_data(
+                self.train_dataset.images("train"), degradation=self.degradation, hr_fraction=fraction,
+                seed=seed, profile=self.profile, hr_source=self.hr_source_images,
+                cache_dir=self.out / "cache")
+            self._data_cache[key] = (data, manifest, data.rng_state())
+        data, manifest, rng = self._data_cache[key]
+        data.load_rng_state(rng)  # every method starts from the same sampler state
+        return data, manifest
+
+    def _test_set(self, name: str) -> list[Any]:
+        if name not in self._test_cache:
+            dataset, split = self.test_datasets[name]
+            self._test_cache[name] = build_test_set(dataset.images(split), degradation=self.degradation,
+                                                    seed=EVAL_SEED, max_side=self.profile.eval_max_side)
+        return self._test_cache[name]
+
+    def run_trial(self, trial: PlannedTrial, progress: "Progress | None" = None) -> dict[str, Any]:
+        """Train and score one trial; returns (and writes) its result record."""
+        spec = trial.spec
+        tdir = self.trial_dir(trial)
+        tdir.mkdir(parents=True, exist_ok=True)
+        result: dict[str, Any] = {
+            "schema": SCHEMA_VERSION, "trial_id": trial.trial_id, "status": STATUS_FAILED, "reason": "",
+            "spec": spec.to_dict(), "split": None, "metrics": {}, "cost": {}, "training": {},
+            "versions": self._versions(), "device": str(self.device),
+        }
+        t0 = time.perf_counter()
+        seed_everything(spec.seed)
+        set_deterministic(self.config.deterministic)
+        try:
+            data, manifest = self._training_data(spec.hr_fraction, spec.seed)
+            result["split"] = manifest.to_dict()
+            cls = trial.method_cls
+            if cls.requires_paired and len(data.paired) == 0:
+                raise IncompatibleError(f"method {spec.method!r} needs paired HR images; hr_fraction "
+                                        f"{spec.hr_fraction:g} leaves none")
+            if cls.requires_hr_pool and data.hr_pool is None:
+                raise IncompatibleError(f"method {spec.method!r} needs an HR pool; --hr-source "
+                                        f"{spec.hr_source} gives none (use --hr-source folder:PATH)")
+            context = MethodContext(scale=spec.scale, degradation=self.degradation, device=self.device,
+                                    profile=self.profile, registries=self.registries, seed=spec.seed)
+            method = cls(trial.method_options, context)
+            method.setup(data)
+            outcome = None
+            if cls.trainable and self.profile.iterations > 0:
+                trainer = Trainer(method, data, total_steps=self.profile.iterations, trial_dir=tdir,
+                                  checkpoint_every=self.profile.checkpoint_every, log_every=self.profile.log_every,
+                                  progress=progress.step if progress else None)
+                if progress:
+                    progress.start_steps(self.profile.iterations)
+                outcome = trainer.run()
+                result["training"] = {"steps": outcome.steps, "resumed_from": outcome.resumed_from,
+                                      "last_losses": outcome.last_losses}
+            for m in method.modules().values():
+                m.eval()
+            seconds_inf, megapixels = 0.0, 0.0
+            for name in self.test_datasets:
+                ev = evaluate(method.super_resolve, self._test_set(name), self.metrics, scale=spec.scale,
+                              degradation=self.degradation, device=self.device)
+                result["metrics"][name] = ev.to_dict()
+                seconds_inf += ev.inference_seconds
+                megapixels += ev.megapixels
+            result["cost"] = {
+                "train_seconds": outcome.seconds if outcome else 0.0,
+                "inference_ms_per_megapixel": 1000 * seconds_inf / megapixels if megapixels else None,
+                "params": sum(p.numel() for m in method.inference_modules().values() for p in m.parameters()),
+            }
+            result["status"] = STATUS_OK
+        except KeyboardInterrupt:
+            self.log(f"\nsrbench: interrupted during trial {trial.trial_id}; its checkpoint is in {tdir}. "
+                     "Run the same command again to resume.")
+            raise
+        except IncompatibleError as exc:
+            result["status"], result["reason"] = STATUS_INCOMPATIBLE, str(exc)
+        except DivergedError as exc:
+            result["status"], result["reason"] = STATUS_DIVERGED, str(exc)
+        except Exception as exc:  # noqa: BLE001 - one broken trial must not stop the benchmark
+            result["status"], result["reason"] = STATUS_FAILED, f"{type(exc).__name__}: {exc}"
+            (tdir / "error.txt").write_text(traceback.format_exc())
+        result["wall_seconds"] = time.perf_counter() - t0
+        result["finished_at"] = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+        write_json_atomic(tdir / RESULT_FILE, result)
+        if result["status"] == STATUS_FAILED:
+            self.log(f"srbench: trial {trial.trial_id} failed: {result['reason']} (traceback in {tdir / 'error.txt'})")
+        self.plugins.hook.srbench_trial_finished(result=result, trial_dir=tdir)
+        return result
+
+    def _versions(self) -> dict[str, Any]:
+        return {"srbench": __version__, "torch": torch.__version__, "python": platform.python_version(),
+                "plugins": self.plugins.versions()}
+
+
+def _profile_dict(profile: Profile) -> dict[str, Any]:
+    from dataclasses import asdict
+
+    return asdict(profile)

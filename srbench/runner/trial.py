@@ -1,0 +1,41 @@
+"""A trial: one method, trained once, under one regime and seed. Its id is a hash of its spec."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class TrialSpec:
+    """Everything that determines a trial's outcome (and nothing that does not, like ``--out``).
+
+    :param method_options: the method's fully resolved options (defaults included), so a change
+        of default makes a new trial instead of silently reusing an old result.
+    :param profile: the resolved profile fields (after ``--set profile.X=...``).
+    """
+
+    method: str
+    method_options: dict[str, Any]
+    dataset: str
+    test_datasets: tuple[str, ...]
+    scale: int
+    degradation: str
+    degradation_options: dict[str, Any]
+    hr_fraction: float
+    hr_source: str
+    seed: int
+    profile: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["test_datasets"] = list(self.test_datasets)
+        return d
+
+    @property
+    def trial_id(self) -> str:
+        """Readable prefix + 10 hex digits of the spec's SHA-256 (stable across runs and machines)."""
+        digest = hashlib.sha256(json.dumps(self.to_dict(), sort_keys=True, default=str).encode()).hexdigest()[:10]
+        return f"{self.method}-x{self.scale}-f{self.hr_fraction:g}-s{self.seed}-{digest}"

@@ -1,0 +1,194 @@
+"""The one training loop every method runs in.
+
+Budget, seeding, checkpoints, loss logging, divergence checks and progress live here and only
+here; a method contributes :meth:`~srbench.interfaces.Method.train_step`. A checkpoint holds
+modules, optimizers, the method's extra state, the data samplers' and the global RNG states and
+the step, so a resumed trial continues exactly where the interrupted one stopped.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+import torch
+
+from ..data.training_data import TrainingData
+from ..errors import DivergedError
+from ..interfaces.method import Method
+from .seeding import capture_rng_state, restore_rng_state
+
+CHECKPOINT_NAME = "checkpoint.pt"
+LOSS_LOG_NAME = "losses.jsonl"
+
+#: Called after every step with (step_done, total_steps, latest losses).
+ProgressCallback = Callable[[int, int, Mapping[str, float]], None]
+
+
+@dataclass
+class TrainingOutcome:
+    """What the loop reports to the runner.
+
+    :param steps: steps completed (== total unless stopped early).
+    :param seconds: training wall time, accumulated across resumes.
+    :param resumed_from: step the run resumed at (0 for a fresh start).
+    :param last_losses: the losses of the last step.
+    """
+
+    steps: int
+    seconds: float
+    resumed_from: int = 0
+    last_losses: dict[str, float] = field(default_factory=dict)
+
+
+def _scalar(value: float | torch.Tensor) -> float:
+    return float(value.detach().float().item()) if isinstance(value, torch.Tensor) else float(value)
+
+
+def atomic_torch_save(obj: Any, path: Path) -> None:
+    """Write ``obj`` to ``path`` via a temporary file, so a crash never leaves half a checkpoint."""
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
+def _truncate_log(path: Path, last_step: int) -> None:
+    if not path.exists():
+        return
+    keep = []
+    for line in path.read_text().splitlines():
+        try:
+            if json.loads(line)["step"] <= last_step:
+                keep.append(line)
+        except (ValueError, KeyError):
+            continue  # a line cut by a crash
+    path.write_text("".join(k + "\n" for k in keep))
+
+
+def read_loss_log(path: Path) -> list[dict[str, float]]:
+    """Rows of a ``losses.jsonl`` file (step, seconds and one key per loss)."""
+    if not path.exists():
+        return []
+    rows = []
+    for line in path.read_text().splitlines():
+        try:
+            rows.append(json.loads(line))
+        except ValueError:
+            continue
+    return rows
+
+
+class Trainer:
+    """Runs ``method`` for ``total_steps`` steps on ``data``.
+
+    :param method: a set-up method (``setup`` already called).
+    :param data: its training data (the samplers' RNG is checkpointed).
+    :param total_steps: the budget.
+    :param trial_dir: where the checkpoint and the loss log go; ``None`` keeps nothing on disk.
+    :param checkpoint_every: steps between checkpoints (one is always written at the end).
+    :param log_every: steps between rows of the loss log.
+    :param progress: optional per-step callback (progress bars).
+    :param stop_after: stop (as if interrupted, checkpoint saved) after this many steps of this
+        call; used by tests of resumption.
+    """
+
+    def __init__(self, method: Method, data: TrainingData, *, total_steps: int, trial_dir: Path | None,
+                 checkpoint_every: int, log_every: int, progress: ProgressCallback | None = None,
+                 stop_after: int | None = None) -> None:
+        self.method = method
+        self.data = data
+        self.total_steps = total_steps
+        self.trial_dir = trial_dir
+        self.checkpoint_every = max(1, checkpoint_every)
+        self.log_every = max(1, log_every)
+        self.progress = progress
+        self.stop_after = stop_after
+
+    # -- checkpoints ------------------------------------------------------------------------
+    @property
+    def checkpoint_path(self) -> Path | None:
+        return None if self.trial_dir is None else self.trial_dir / CHECKPOINT_NAME
+
+    def save_checkpoint(self, step: int, seconds: float) -> None:
+        path = self.checkpoint_path
+        if path is None:
+            return
+        state = {
+            "step": step,
+            "seconds": seconds,
+            "modules": {k: m.state_dict() for k, m in self.method.modules().items()},
+            "optimizers": {k: o.state_dict() for k, o in self.method.optimizers().items()},
+            "method": self.method.extra_state(),
+            "data_rng": self.data.rng_state(),
+            "rng": capture_rng_state(),
+        }
+        atomic_torch_save(state, path)
+
+    def load_checkpoint(self) -> tuple[int, float]:
+        """Restore the last checkpoint if there is one; returns (step, seconds so far)."""
+        path = self.checkpoint_path
+        if path is None or not path.exists():
+            return 0, 0.0
+        device = next((p.device for m in self.method.modules().values() for p in m.parameters()), torch.device("cpu"))
+        state = torch.load(path, map_location=device, weights_only=True)
+        for k, m in self.method.modules().items():
+            m.load_state_dict(state["modules"][k])
+        for k, o in self.method.optimizers().items():
+            o.load_state_dict(state["optimizers"][k])
+        self.method.load_extra_state(state["method"])
+        self.data.load_rng_state(state["data_rng"])
+        restore_rng_state(state["rng"])
+        return int(state["step"]), float(state["seconds"])
+
+    # -- the loop ---------------------------------------------------------------------------
+    def run(self) -> TrainingOutcome:
+        """Train to the budget, resuming from a checkpoint when one exists.
+
+        :raises DivergedError: when a loss is NaN or infinite (checkpoint of the last good step kept).
+        :raises KeyboardInterrupt: after saving a checkpoint of the last completed step.
+        """
+        start, seconds = self.load_checkpoint()
+        for m in self.method.modules().values():
+            m.train()
+        log_file = None
+        if self.trial_dir is not None:
+            log_path = self.trial_dir / LOSS_LOG_NAME
+            _truncate_log(log_path, start)  # rows past the checkpoint are replayed after a resume
+            log_file = open(log_path, "a")
+        step = start
+        last: dict[str, float] = {}
+        t0 = time.perf_counter()
+        try:
+            while step < self.total_steps:
+                if self.stop_after is not None and step - start >= self.stop_after:
+                    raise KeyboardInterrupt
+                raw = self.method.train_step(step, self.data)
+                losses = {k: _scalar(v) for k, v in raw.items()}
+                bad = [k for k, v in losses.items() if not math.isfinite(v)]
+                if bad:
+                    raise DivergedError(f"loss {bad[0]!r} became {losses[bad[0]]} at step {step}")
+                step += 1
+                last = losses
+                if log_file is not None and (step % self.log_every == 0 or step == self.total_steps):
+                    row = {"step": step, "seconds": round(seconds + time.perf_counter() - t0, 3), **losses}
+                    log_file.write(json.dumps(row) + "\n")
+                    log_file.flush()
+                if step % self.checkpoint_every == 0 and step < self.total_steps:
+                    self.save_checkpoint(step, seconds + time.perf_counter() - t0)
+                if self.progress is not None:
+                    self.progress(step, self.total_steps, losses)
+        except KeyboardInterrupt:
+            self.save_checkpoint(step, seconds + time.perf_counter() - t0)
+            raise
+        finally:
+            if log_file is not None:
+                log_file.close()
+        seconds += time.perf_counter() - t0
+        if start < self.total_steps:
+            self.save_checkpoint(step, seconds)
+        return TrainingOutcome(step, seconds, start, last)

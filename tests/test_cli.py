@@ -1,0 +1,151 @@
+"""The command line: every bad value is one line on stderr, exit status 2, no traceback."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from PIL import Image as PILImage
+
+from srbench.cli.main import main
+
+
+def run_cli(capsys, *argv: str) -> tuple[int, str, str]:
+    try:
+        code = main(list(argv))
+    except SystemExit as exc:  # argparse --help / parse errors
+        code = int(exc.code or 0)
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def assert_one_line_error(code: int, err: str, *fragments: str) -> None:
+    assert code == 2, err
+    lines = [line for line in err.strip().splitlines() if line.strip()]
+    assert len(lines) == 1, f"expected one line, got:\n{err}"
+    assert "Traceback" not in err
+    for fragment in fragments:
+        assert fragment in lines[0], f"{fragment!r} not in {lines[0]!r}"
+
+
+@pytest.fixture
+def tiny_folder(tmp_path: Path) -> Path:
+    folder = tmp_path / "imgs"
+    folder.mkdir()
+    for i in range(3):
+        PILImage.new("RGB", (20, 20), (i * 40, 10, 200)).save(folder / f"im{i}.png")
+    return folder
+
+
+BAD_RUNS = [
+    (["--methods", "nosuchmethod"], ["nosuchmethod", "bicubic"]),
+    (["--hr-fraction", "1.5"], ["1.5", "[0, 1]"]),
+    (["--hr-fraction", "0.1,abc"], ["abc", "float"]),
+    (["--scale", "5"], ["5", "2, 3, 4"]),
+    (["--scale", "x"], ["'x'", "int"]),
+    (["--profile", "huge"], ["huge", "smoke"]),
+    (["--seeds", "0"], ["0", "positive"]),
+    (["--dataset", "nosuch"], ["nosuch", "default"]),
+    (["--degradation", "nosuch"], ["nosuch", "bicubic"]),
+    (["--set", "bicubic.nosuch=1"], ["nosuch"]),
+    (["--set", "oops"], ["oops", "METHOD.OPTION=VALUE"]),
+    (["--set", "profile.nosuch=3"], ["nosuch", "iterations"]),
+    (["--set", "profile.iterations=many"], ["many", "int"]),
+    (["--device", "tpu"], ["tpu", "cpu"]),
+    (["--config", "/nonexistent/x.toml"], ["/nonexistent/x.toml"]),
+]
+
+
+@pytest.mark.parametrize("argv,fragments", BAD_RUNS, ids=[" ".join(a) for a, _ in BAD_RUNS])
+def test_bad_run_values_are_one_line_errors(capsys, tmp_path, argv, fragments):
+    code, _, err = run_cli(capsys, "run", "--profile", "smoke", "--out", str(tmp_path / "o"), *argv)
+    assert_one_line_error(code, err, *fragments)
+    assert not (tmp_path / "o" / "trials").exists() or not any((tmp_path / "o" / "trials").iterdir())
+
+
+def test_missing_and_empty_folders(capsys, tmp_path):
+    code, _, err = run_cli(capsys, "run", "--dataset", f"folder:{tmp_path / 'missing'}", "--out", str(tmp_path / "o"))
+    assert_one_line_error(code, err, "missing")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    code, _, err = run_cli(capsys, "run", "--dataset", f"folder:{empty}", "--out", str(tmp_path / "o"))
+    assert_one_line_error(code, err, "empty")
+
+
+def test_image_smaller_than_a_patch(capsys, tmp_path, tiny_folder):
+    code, _, err = run_cli(capsys, "run", "--dataset", f"folder:{tiny_folder}", "--methods", "bicubic",
+                           "--hr-fraction", "1", "--profile", "smoke", "--out", str(tmp_path / "o"), "--no-progress")
+    assert_one_line_error(code, err, "patch")
+
+
+def test_config_file_errors(capsys, tmp_path):
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('methods = ["bicubic"]\nnosuch = 3\n')
+    code, _, err = run_cli(capsys, "run", "--config", str(cfg))
+    assert_one_line_error(code, err, "nosuch", "accepted")
+    cfg.write_text('scale = "four"\n')
+    code, _, err = run_cli(capsys, "run", "--config", str(cfg))
+    assert_one_line_error(code, err, "four", "int")
+    cfg.write_text('scale = [\n')
+    code, _, err = run_cli(capsys, "run", "--config", str(cfg))
+    assert_one_line_error(code, err, "TOML")
+
+
+def test_argparse_errors_are_one_line(capsys):
+    code, _, err = run_cli(capsys, "run", "--no-such-flag")
+    assert_one_line_error(code, err, "--no-such-flag")
+    code, _, err = run_cli(capsys, "nosuchcommand")
+    assert_one_line_error(code, err, "nosuchcommand")
+
+
+def test_help_explains_every_option(capsys):
+    code, out, _ = run_cli(capsys, "run", "--help")
+    assert code == 0
+    for flag in ["--methods", "--hr-fraction", "--dataset", "--test-datasets", "--scale", "--degradation",
+                 "--hr-source", "--seeds", "--profile", "--out", "--device", "--set", "--config",
+                 "--disable-plugin", "--no-autoload", "--plugin"]:
+        assert flag in out
+
+
+def test_list_shows_components_plugins_and_versions(capsys):
+    code, out, _ = run_cli(capsys, "list")
+    assert code == 0
+    assert "builtin-methods" in out and "bicubic" in out and "0.1.0" in out
+    code, out, _ = run_cli(capsys, "list", "methods")
+    assert code == 0 and "bicubic" in out and "default" not in out
+    code, _, err = run_cli(capsys, "list", "gizmos")
+    assert_one_line_error(code, err, "gizmos", "methods")
+
+
+def test_list_options_shows_type_default_and_doc(capsys):
+    code, out, _ = run_cli(capsys, "--version")
+    assert code == 0
+    code, out, _ = run_cli(capsys, "list", "--options", "toy", "--plugin", "plugins.toy_method")
+    assert code == 0
+    assert "fail_at" in out and "int" in out and "-1" in out and "raise RuntimeError" in out
+    code, _, err = run_cli(capsys, "list", "--options", "nosuch")
+    assert_one_line_error(code, err, "nosuch", "bicubic")
+
+
+def test_disable_plugin_and_no_autoload(capsys):
+    code, out, _ = run_cli(capsys, "list", "methods", "--disable-plugin", "builtin-methods")
+    assert code == 0 and "bicubic" not in out
+    code, out, _ = run_cli(capsys, "list", "plugins", "--no-autoload", "--plugin", "plugins.toy_method")
+    assert code == 0 and "builtin-methods" not in out and "plugins.toy_method" in out
+    code, _, err = run_cli(capsys, "list", "--disable-plugin", "nosuch")
+    assert_one_line_error(code, err, "nosuch")
+
+
+def test_report_needs_a_run_folder(capsys, tmp_path):
+    code, _, err = run_cli(capsys, "report", str(tmp_path))
+    assert_one_line_error(code, err, str(tmp_path), "trials")
+
+
+def test_eval_errors(capsys):
+    code, _, err = run_cli(capsys, "eval", "--method", "toy", "--plugin", "plugins.toy_method")
+    assert_one_line_error(code, err, "toy", "--checkpoint")
+    code, _, err = run_cli(capsys, "eval", "--method", "bicubic", "--scale", "7")
+    assert_one_line_error(code, err, "7", "2, 3, 4")
+    code, _, err = run_cli(capsys, "eval", "--checkpoint", "/nonexistent")
+    assert_one_line_error(code, err, "/nonexistent")

@@ -1,0 +1,124 @@
+"""The runner: results on disk, reuse of finished trials, failure isolation, resumption, leaderboard."""
+
+from __future__ import annotations
+
+import functools
+import json
+
+import pandas as pd
+import pytest
+
+import srbench.runner.runner as runner_module
+from srbench import hookimpl
+from srbench.api import run
+from srbench.config import RunConfig
+from srbench.plugin_manager import load_plugins
+from srbench.results import read_results
+
+
+class Recorder:
+    def __init__(self):
+        self.seen = []
+
+    @hookimpl
+    def srbench_trial_finished(self, result, trial_dir):
+        self.seen.append((result["trial_id"], result["status"], (trial_dir / "result.json").exists()))
+
+
+@pytest.fixture
+def system():
+    return load_plugins(modules=["plugins.toy_method"])
+
+
+def config(tmp_path, **kw):
+    base = dict(methods=["bicubic", "toy"], dataset="synthetic", profile="smoke", hr_fraction=[1.0],
+                out=str(tmp_path / "out"), scale=2)
+    base.update(kw)
+    return RunConfig(**base)
+
+
+def by_method(summary):
+    return {r["spec"]["method"]: r for r in summary.results}
+
+
+def test_end_to_end_writes_results_and_leaderboard(tmp_path, system):
+    summary = run(config(tmp_path), plugins=system, progress=False)
+    assert summary.exit_code == 0
+    results = by_method(summary)
+    assert set(results) == {"bicubic", "toy"}
+    for r in results.values():
+        assert r["status"] == "ok", r["reason"]
+        test = r["metrics"]["synthetic"]
+        assert test["mean"]["psnr_y"] > 10
+        assert len(test["per_image"]) >= 1 and "id" in test["per_image"][0]
+        assert r["split"]["sha256"] and r["split"]["paired_ids"]
+        assert r["versions"]["torch"] and "builtin-methods" in r["versions"]["plugins"]
+        assert r["device"] == "cpu"
+    assert results["toy"]["training"]["steps"] == 6
+    assert results["toy"]["cost"]["params"] == 3 * 3 * 9 + 3
+    assert results["bicubic"]["cost"]["params"] == 0
+    on_disk = read_results(tmp_path / "out")
+    assert sorted(r["trial_id"] for r in on_disk) == sorted(r["trial_id"] for r in summary.results)
+    lb = pd.read_csv(tmp_path / "out" / "leaderboard.csv")
+    for col in ["method", "test_dataset", "scale", "degradation", "hr_fraction", "seeds", "status", "psnr_y",
+                "ssim_y", "train_seconds", "params"]:
+        assert col in lb.columns
+    assert set(lb["method"]) == {"bicubic", "toy"}
+    assert "## synthetic, x2, bicubic, hr_fraction 1" in (tmp_path / "out" / "leaderboard.md").read_text()
+
+
+def test_finished_trials_are_not_run_again(tmp_path, system):
+    first = run(config(tmp_path), plugins=system, progress=False)
+    second = run(config(tmp_path), plugins=system, progress=False)
+    assert second.skipped == 2
+    assert [r["finished_at"] for r in first.results] == [r["finished_at"] for r in second.results]
+
+
+def test_failures_are_isolated_and_reported(tmp_path, system):
+    cfg = config(tmp_path, seeds=2, method_options={"toy": {"fail_at": 2}})
+    recorder = Recorder()
+    system.manager.register(recorder, name="recorder")
+    summary = run(cfg, plugins=system, progress=False)
+    statuses = sorted((r["spec"]["method"], r["status"]) for r in summary.results)
+    assert statuses == [("bicubic", "ok"), ("bicubic", "ok"), ("toy", "failed"), ("toy", "failed")]
+    assert summary.exit_code == 1
+    failed = summary.failed[0]
+    assert "toy failure at step 2" in failed["reason"]
+    lb = pd.read_csv(tmp_path / "out" / "leaderboard.csv")
+    assert "failed" in set(lb["status"])
+    assert len(recorder.seen) == 4 and all(exists for _, _, exists in recorder.seen)
+
+
+def test_divergence_and_incompatibility(tmp_path, system):
+    summary = run(config(tmp_path, methods=["toy"], hr_fraction=[0.0, 1.0], method_options={"toy": {"nan_at": 1}}),
+                  plugins=system, progress=False)
+    by_fraction = {r["spec"]["hr_fraction"]: r for r in summary.results}
+    assert by_fraction[0.0]["status"] == "incompatible"
+    assert "paired" in by_fraction[0.0]["reason"]
+    assert by_fraction[1.0]["status"] == "diverged"
+    assert summary.exit_code == 0  # only failures make the run fail
+
+
+def test_interrupted_trial_resumes_to_the_same_numbers(tmp_path, system, monkeypatch):
+    straight = run(config(tmp_path / "a", methods=["toy"]), plugins=system, progress=False)
+
+    real_trainer = runner_module.Trainer
+    monkeypatch.setattr(runner_module, "Trainer", functools.partial(real_trainer, stop_after=3))
+    interrupted = run(config(tmp_path / "b", methods=["toy"]), plugins=system, progress=False)
+    assert interrupted.interrupted and interrupted.exit_code == 130
+    assert interrupted.results == []
+    monkeypatch.setattr(runner_module, "Trainer", real_trainer)
+    resumed = run(config(tmp_path / "b", methods=["toy"]), plugins=system, progress=False)
+
+    a, b = straight.results[0], resumed.results[0]
+    assert b["training"]["resumed_from"] == 3
+    assert a["trial_id"] == b["trial_id"]
+    assert a["metrics"] == b["metrics"]
+
+
+def test_trial_id_depends_on_the_spec_only(tmp_path, system):
+    one = run(config(tmp_path / "a", methods=["toy"]), plugins=system, progress=False).results[0]["trial_id"]
+    same = run(config(tmp_path / "b", methods=["toy"]), plugins=system, progress=False).results[0]["trial_id"]
+    other = run(config(tmp_path / "c", methods=["toy"], method_options={"toy": {"lr": 0.5}}), plugins=system,
+                progress=False).results[0]["trial_id"]
+    assert one == same != other
