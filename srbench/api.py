@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .config import RunConfig
+from .results import TRIALS_DIR
 from .plugin_manager import PluginSystem, get_plugin_system
 from .runner.leaderboard import write_leaderboard
 from .runner.runner import Runner, RunSummary
@@ -19,8 +20,11 @@ def run(config: RunConfig | None = None, *, plugins: PluginSystem | None = None,
     :returns: the results of every planned trial that finished, and the exit code the CLI uses.
     """
     runner = Runner(config or RunConfig(), plugins or get_plugin_system(), progress=progress)
-    summary = runner.run()
-    write_leaderboard(summary.out)
+    try:
+        summary = runner.run()
+    finally:  # also when a usage error stops the run midway: what finished is shown
+        if (runner.out / TRIALS_DIR).is_dir():
+            write_leaderboard(runner.out)
     return summary
 
 

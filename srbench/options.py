@@ -44,8 +44,10 @@ def _type_name(tp: Any) -> str:
     if origin in (typing.Union, types.UnionType):
         return " or ".join(_type_name(a) for a in get_args(tp))
     if origin in (tuple, list):
-        args = [a for a in get_args(tp) if a is not Ellipsis]
-        return f"{origin.__name__}[{', '.join(_type_name(a) for a in args)}]"
+        names = [_type_name(a) for a in get_args(tp) if a is not Ellipsis]
+        if Ellipsis in get_args(tp):  # tuple[int, ...]: any length, unlike tuple[int]
+            names.append("...")
+        return f"{origin.__name__}[{', '.join(names)}]"
     if tp is type(None):
         return "none"
     return getattr(tp, "__name__", str(tp))
@@ -76,10 +78,11 @@ def convert_value(value: Any, tp: Any, where: str) -> Any:
     if tp is Any:
         return value
     if origin is Literal:
-        choices = get_args(tp)
-        for c in choices:
-            if value == c or (isinstance(value, str) and str(c) == value):
-                return c
+        for choice in get_args(tp):
+            # True == 1 in Python: a bool must not select an int choice (or the reverse).
+            same_kind = isinstance(value, bool) == isinstance(choice, bool)
+            if (same_kind and value == choice) or (isinstance(value, str) and str(choice) == value):
+                return choice
         raise bad
     if origin in (typing.Union, types.UnionType):
         args = get_args(tp)
@@ -102,7 +105,11 @@ def convert_value(value: Any, tp: Any, where: str) -> Any:
             raise bad
         if origin is tuple and Ellipsis not in get_args(tp) and len(items) != len(args):
             raise UsageError(f"{where}: invalid value {value!r}; expected {len(args)} comma-separated values ({_type_name(tp)})")
-        conv = [convert_value(v, args[min(i, len(args) - 1)] if args else Any, where) for i, v in enumerate(items)]
+        try:
+            conv = [convert_value(v, args[min(i, len(args) - 1)] if args else Any, where)
+                    for i, v in enumerate(items)]
+        except UsageError:
+            raise bad from None  # name the whole value and the container type, not one item
         return origin(conv)
     if tp is bool:
         if isinstance(value, bool):

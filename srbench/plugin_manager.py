@@ -13,6 +13,8 @@ fails to import or to register is recorded as broken; the others load normally.
 
 from __future__ import annotations
 
+import difflib
+import functools
 import importlib
 import os
 import traceback
@@ -65,7 +67,8 @@ class PluginSystem:
 
 
 def _short_error(exc: BaseException) -> str:
-    return f"{type(exc).__name__}: {exc}".strip().splitlines()[0]
+    """The error on one line (pluggy's validation errors span several)."""
+    return " ".join(line.strip() for line in f"{type(exc).__name__}: {exc}".splitlines() if line.strip())
 
 
 def _env_truthy(name: str) -> bool:
@@ -124,6 +127,7 @@ def load_plugins(
         try:
             plugin = loader()
             pm.register(plugin, name=info.name)
+            _check_hook_names(pm, plugin, info.name)
         except Exception as exc:  # noqa: BLE001 - any import error must not break the others
             info.status = "broken"
             info.error = _short_error(exc)
@@ -181,10 +185,26 @@ def _mark_broken(registries: Registries, info: PluginInfo, exc: BaseException) -
     info.components = []
 
 
+def _check_hook_names(pm: pluggy.PluginManager, plugin: object, name: str) -> None:
+    """A misspelt hook (``srbench_register_method``) would be silently ignored: refuse it."""
+    known = set(vars(hookspecs))
+    for attr in dir(plugin):
+        if attr.startswith("srbench_") and attr not in known and callable(getattr(plugin, attr, None)):
+            pm.unregister(name=name)
+            close = difflib.get_close_matches(attr, [k for k in known if k.startswith("srbench_")], n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise SrbenchError(f"plugin {name!r} defines {attr!r}, which is not a srbench hook{hint}")
+
+
+@functools.lru_cache(maxsize=1)
+def _packages_distributions() -> dict[str, list[str]]:
+    return dict(metadata.packages_distributions())  # scans every installed distribution: 0.3-0.6 s
+
+
 def _module_version(module: str) -> str:
     top = module.split(".")[0]
     try:
-        dists = metadata.packages_distributions().get(top, [])
+        dists = _packages_distributions().get(top, [])
         return metadata.version(dists[0]) if dists else ""
     except Exception:  # noqa: BLE001
         return ""

@@ -110,8 +110,8 @@ def to_markdown(agg: pd.DataFrame) -> str:
              "Mean over seeds ± 95% confidence half-width; rank by PSNR-Y within each table.", ""]
     if agg.empty:
         return "\n".join(lines + ["(no results)", ""])
-    shown = ["psnr_y", "ssim_y", "lr_psnr", "hf_ratio", "spectral_distance", "lpips", "fid", "kid"]
-    shown = [c for c in shown if c in agg.columns and agg[c].notna().any()]
+    skip = set(BASE_COLUMNS + COST_COLUMNS + ["rank"])
+    shown = [c for c in agg.columns if c not in skip and not c.endswith("_ci95") and agg[c].notna().any()]
     for keys, g in agg.groupby(GROUP_KEYS, sort=True, dropna=False):
         test, scale, deg, frac = keys
         lines += [f"## {test}, x{scale}, {deg}, hr_fraction {frac:g}", ""]

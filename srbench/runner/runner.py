@@ -22,7 +22,7 @@ from .. import __version__
 from ..config import RunConfig
 from ..data.datasets import open_dataset
 from ..data.pipeline import build_test_set, build_training_data
-from ..errors import DivergedError, IncompatibleError, UsageError
+from ..errors import DataError, DivergedError, IncompatibleError, UsageError
 from ..interfaces.dataset import Dataset
 from ..interfaces.method import Method, MethodContext
 from ..options import options_to_dict, parse_options
@@ -300,6 +300,8 @@ class Runner:
                 "params": sum(p.numel() for m in method.inference_modules().values() for p in m.parameters()),
             }
             result["status"] = STATUS_OK
+        except DataError:
+            raise  # bad user data (an image smaller than a patch): a usage error, not a failed trial
         except KeyboardInterrupt:
             self.log(f"\nsrbench: interrupted during trial {trial.trial_id}; its checkpoint is in {tdir}. "
                      "Run the same command again to resume.")

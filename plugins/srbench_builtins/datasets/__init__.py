@@ -1,8 +1,15 @@
-"""Built-in datasets plugin."""
+"""Built-in datasets plugin: ``default`` (scikit-image photos), ``folder:PATH``, ``synthetic``."""
 
 from srbench.hookspecs import hookimpl
+
+from . import default, folder, synthetic
 
 
 @hookimpl
 def srbench_register_datasets(datasets):
-    pass
+    datasets.register("default", default.create, "real photos from scikit-image (offline): 3 test photos, "
+                                                 "train = 192-px tiles of 5 others")
+    datasets.register("folder", folder.create, "image files of a folder: folder:PATH (train/ and test/ "
+                                               "subfolders, or a fixed 80/20 split by file hash)")
+    datasets.register("synthetic", synthetic.create, "procedural images for tests: synthetic[:COUNTxSIZE], "
+                                                     "default 12 images of 96x96")

@@ -1,0 +1,206 @@
+"""The few-HR access contract: nothing reachable from TrainingData holds hidden HR pixels.
+
+Hidden images (LR-only training images and test images) are marked with rows of pixels that
+alternate between 17 and 239. Averaging 2x2 or 4x4 blocks (the degradation used here) can never
+reproduce eight such alternating values in a row, so finding that run anywhere (in any tensor,
+in the whole storage behind any view, in float or uint8 form) means hidden HR leaked.
+"""
+
+from __future__ import annotations
+
+import gc
+import sys
+import types
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from srbench.data.datasets import open_dataset
+from srbench.data.pipeline import build_test_set, build_training_data
+from srbench.data.split import split_by_hr_fraction
+from srbench.interfaces import Degradation, Image
+from srbench.plugin_manager import load_plugins
+from srbench.training.profiles import PROFILES
+
+LOW, HIGH = 17, 239
+RUN = 8
+PROFILE = PROFILES["smoke"].with_overrides(patch_size=24, patches_per_image=6)
+
+
+class AvgPool(Degradation):
+    def apply(self, hr: torch.Tensor, params: dict) -> torch.Tensor:
+        return F.avg_pool2d(hr, self.scale)
+
+
+def mark(img: Image) -> Image:
+    """Copy of ``img`` with every 4th row (1, 5, 9, ...) replaced by the 17/239 alternation."""
+    pixels = img.pixels.clone()
+    pattern = torch.tensor([LOW, HIGH], dtype=torch.uint8).repeat((pixels.shape[2] + 1) // 2)[: pixels.shape[2]]
+    pixels[:, 1::4, :] = pattern
+    return Image(img.id, pixels)
+
+
+def _has_run(flat: torch.Tensor) -> bool:
+    """True when ``flat`` (1-D) holds LOW, HIGH, LOW, ... (RUN values) at stride 1 or 3."""
+    if flat.is_floating_point():
+        candidates = [flat.double(), flat.double() * 255.0]
+    else:
+        candidates = [flat.to(torch.int64)]
+    for values in candidates:
+        near = ((values - LOW).abs() < 1e-3) | ((values - HIGH).abs() < 1e-3)
+        if int(near.sum()) < RUN:  # cheap exit: too few marker values to form a run
+            continue
+        for stride in (1, 3):  # rows contiguous, or channel-interleaved (H, W, C) storage
+            if values.numel() < RUN * stride:
+                continue
+            for offset in range(stride):
+                seq = values[offset::stride]
+                if seq.numel() < RUN:
+                    continue
+                win = seq.unfold(0, RUN, 1)
+                for first, second in ((LOW, HIGH), (HIGH, LOW)):
+                    want = torch.tensor([first, second] * (RUN // 2), dtype=win.dtype)
+                    if ((win - want).abs() < 1e-3).all(dim=1).any():
+                        return True
+    return False
+
+
+def holds_marker(t: torch.Tensor) -> bool:
+    """Marker in the tensor as seen, along its last two dims, or anywhere in its storage."""
+    if t.numel() == 0 or t.is_complex() or t.dtype == torch.bool:
+        return False
+    t = t.detach().cpu()
+    storage = torch.empty(0, dtype=t.dtype).set_(t.untyped_storage())
+    views = [storage, t.reshape(-1)]
+    if t.dim() >= 2:
+        views.append(t.transpose(-1, -2).reshape(-1))
+    return any(_has_run(v.reshape(-1)) for v in views)
+
+
+def reachable(root: Any) -> Iterator[Any]:
+    """Every object reachable from ``root``: gc referents, attributes, closures, tensors' bases
+    and grads, generators' states. Modules, classes and module globals are not followed (they
+    are shared code, not data the object holds)."""
+    module_dicts = {id(vars(m)) for m in list(sys.modules.values()) if m is not None and hasattr(m, "__dict__")}
+    seen: set[int] = set()
+    keep: list[Any] = []  # keep synthesised objects (generator states) alive while walking
+    stack = [root]
+    while stack:
+        obj = stack.pop()
+        if id(obj) in seen:
+            continue
+        seen.add(id(obj))
+        keep.append(obj)
+        if isinstance(obj, (types.ModuleType, type)) or id(obj) in module_dicts:
+            continue
+        yield obj
+        refs = list(gc.get_referents(obj))
+        if hasattr(obj, "__dict__"):
+            refs.append(vars(obj))
+        for slot in getattr(type(obj), "__slots__", ()):
+            if isinstance(slot, str) and hasattr(obj, slot):
+                refs.append(getattr(obj, slot))
+        if isinstance(obj, types.FunctionType):
+            refs += [c.cell_contents for c in (obj.__closure__ or ()) if c.cell_contents is not None]
+            refs += list(obj.__defaults__ or ())
+        if isinstance(obj, torch.Tensor):
+            refs += [r for r in (obj.grad, obj._base) if r is not None]
+        if isinstance(obj, torch.Generator):
+            refs.append(obj.get_state())
+        stack.extend(refs)
+
+
+def tensors_of(root: Any) -> list[torch.Tensor]:
+    return [o for o in reachable(root) if isinstance(o, torch.Tensor)]
+
+
+@pytest.fixture(scope="module")
+def setting():
+    """Synthetic images, 25% paired; LR-only and test images marked."""
+    registries = load_plugins().registries
+    ds = open_dataset("synthetic:12x72", registries)
+    train = ds.images("train")
+    manifest = split_by_hr_fraction([i.id for i in train], 0.25, seed=5)
+    hidden = set(manifest.lr_only_ids)
+    train = [mark(i) if i.id in hidden else i for i in train]
+    test = [mark(i) for i in ds.images("test")]
+    return train, test, manifest
+
+
+def test_marker_detector_works(setting) -> None:
+    train, test, manifest = setting
+    marked = [i for i in train if i.id in manifest.lr_only_ids]
+    assert marked and all(holds_marker(i.pixels) for i in marked + test)
+    # Detected after cropping, in float, transposed, channels-last, and through a view's storage.
+    patch = marked[0].pixels[:, 8:32, 8:32].contiguous()
+    assert holds_marker(patch) and holds_marker(patch.float() / 255)
+    assert holds_marker(patch.transpose(-1, -2).contiguous())
+    assert holds_marker(patch.permute(1, 2, 0).contiguous())
+    assert holds_marker(marked[0].pixels[:, ::4, :][:, 2:3, :5])  # tiny view, big storage
+    assert holds_marker(torch.stack([patch] * 2)[0])
+    # Unmarked and degraded images are clean.
+    assert not any(holds_marker(i.pixels) for i in train if i.id in manifest.paired_ids)
+    assert not holds_marker(F.avg_pool2d(marked[0].pixels[None].float() / 255, 4))
+    # The walker finds a tensor hidden in a closure inside a dataclass field.
+    secret = marked[0].pixels.clone()
+    holder = types.SimpleNamespace(fn=lambda: secret)
+    assert any(holds_marker(t) for t in tensors_of(holder))
+
+
+@pytest.mark.parametrize("hr_source", ["paired", "none", "list"])
+def test_no_hidden_hr_reachable_from_training_data(setting, hr_source: str, tmp_path: Path) -> None:
+    train, test, manifest = setting
+    source: Any = hr_source
+    if hr_source == "list":  # HR from another dataset is allowed; unmarked
+        source = [Image(f"other/{i.id}", i.pixels) for i in open_dataset("synthetic:3x48", load_plugins().registries)
+                  .images("all")]
+    for attempt in ("fresh", "cached"):
+        data, got = build_training_data(train, degradation=AvgPool(4), hr_fraction=0.25, seed=5, profile=PROFILE,
+                                        hr_source=source, cache_dir=tmp_path)
+        assert got == manifest
+        tensors = tensors_of(data)
+        # The walk reached the data (not vacuous): the paired HR patches and every LR image.
+        assert any(t is data.paired.tensors["hr"] for t in tensors)
+        assert all(any(t is lr for t in tensors) for lr in data.lr_only.images["lr"])
+        leaks = [tuple(t.shape) for t in tensors if holds_marker(t)]
+        assert leaks == [], f"{attempt}: hidden HR reachable from TrainingData in tensors of shapes {leaks}"
+        assert len(list(tmp_path.glob("*.pt"))) == 1
+    # The cache file holds no hidden HR either.
+    (cache,) = tmp_path.glob("*.pt")
+    payload = torch.load(cache, weights_only=True)
+    assert not [t for t in tensors_of(payload) if holds_marker(t)]
+
+
+def test_test_images_never_reach_training_data(setting) -> None:
+    train, test, _ = setting
+    data, _ = build_training_data(train, degradation=AvgPool(4), hr_fraction=0.25, seed=5, profile=PROFILE)
+    test_set = build_test_set(test, degradation=AvgPool(4), seed=0)
+    assert all(holds_marker(t.hr) for t in test_set)  # the test HR exists...
+    assert not any(holds_marker(t) for t in tensors_of(data))  # ...but not in the training data
+    test_ids = {t.id for t in test_set}
+    assert test_ids.isdisjoint(data.paired.ids) and test_ids.isdisjoint(data.lr_only.ids)
+
+
+def test_malicious_method_finds_no_hr_in_lr_only(setting) -> None:
+    train, _, manifest = setting
+    data, _ = build_training_data(train, degradation=AvgPool(4), hr_fraction=0.25, seed=5, profile=PROFILE)
+    lr_only = data.lr_only
+    assert set(lr_only.tensors) == {"lr"} and set(lr_only.images) == {"lr"}
+    assert not any("hr" in name.lower() for name in vars(lr_only))
+    assert set(data.paired.ids) == set(manifest.paired_ids)
+    assert set(lr_only.ids) == set(manifest.lr_only_ids)
+    assert set(data.hr_pool.ids) <= set(manifest.paired_ids)
+    assert len(data.paired.images["hr"]) == len(manifest.paired_ids)
+    # Every HR tensor a method can get at is exactly a paired image or a crop of one.
+    paired_hr = data.paired.images["hr"]
+    for k, patch in enumerate(data.hr_pool.tensors["hr"]):
+        source = paired_hr[data.paired.image_ids.index(data.hr_pool.ids[k])]
+        win = source.unfold(1, patch.shape[1], 1).unfold(2, patch.shape[2], 1)
+        assert (win == patch[:, None, None]).flatten(3).all(-1).all(0).any()
+    # Drawing batches for a long time never yields hidden HR.
+    for _ in range(20):
+        assert not holds_marker(data.hr_pool.batch(8) * 255)
+        assert not holds_marker(data.all_lr(8) * 255)
