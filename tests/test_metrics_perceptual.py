@@ -3,7 +3,8 @@
 * Without weights (empty ``TORCH_HOME``) each metric is unavailable, names the missing file,
   and :func:`srbench.runner.evaluate.evaluate` stores ``None`` with the reason.
 * LPIPS runs on a random-init torchvision AlexNet saved under the file name torchvision uses.
-* FID/KID run through torch-fidelity with a tiny registered feature extractor.
+* FID/KID run a tiny feature extractor registered with torch-fidelity, as users would
+  register their own; the distances themselves are checked against closed forms.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ pytest.importorskip("lpips")
 torch_fidelity = pytest.importorskip("torch_fidelity")
 
 from srbench_builtins import perceptual  # noqa: E402  (after the optional-package checks)
+from srbench_builtins.perceptual.distances import frechet_distance, paired_kid  # noqa: E402
 from srbench_builtins.perceptual.fid import PatchFid  # noqa: E402
 from srbench_builtins.perceptual.kid import PatchKid  # noqa: E402
 from srbench_builtins.perceptual.lpips_metric import Lpips, LpipsOptions  # noqa: E402
@@ -58,14 +60,21 @@ def empty_torch_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 @pytest.fixture(scope="module")
-def alexnet_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A TORCH_HOME whose hub cache holds a random-init AlexNet under torchvision's file name."""
+def alexnet_files(tmp_path_factory: pytest.TempPathFactory) -> SimpleNamespace:
+    """``home``: a TORCH_HOME whose hub cache holds a random-init AlexNet under torchvision's file
+    name; ``other``: the conv layers of another random AlexNet, as a second weights file."""
     home = tmp_path_factory.mktemp("torch-home-alexnet")
     checkpoints = home / "hub" / "checkpoints"
     checkpoints.mkdir(parents=True)
     torch.manual_seed(0)
-    torch.save(torchvision.models.alexnet().state_dict(), checkpoints / ALEXNET_FILE)
-    return home
+    model = torchvision.models.alexnet()
+    torch.save(model.state_dict(), checkpoints / ALEXNET_FILE)
+    for layer in model.features:
+        if hasattr(layer, "reset_parameters"):
+            layer.reset_parameters()
+    other = home / "other-alexnet.pth"
+    torch.save({f"features.{k}": v for k, v in model.features.state_dict().items()}, other)
+    return SimpleNamespace(home=home, other=other)
 
 
 def _photo_tiles(count: int = 3, side: int = 96) -> list[torch.Tensor]:
@@ -181,9 +190,9 @@ def test_builtin_extractor_that_would_download_needs_a_weights_path(empty_torch_
 
 # -- lpips with a random-init AlexNet ---------------------------------------------------------
 
-def test_lpips_is_zero_for_identical_and_positive_for_different_images(alexnet_home: Path,
+def test_lpips_is_zero_for_identical_and_positive_for_different_images(alexnet_files: SimpleNamespace,
                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("TORCH_HOME", str(alexnet_home))
+    monkeypatch.setenv("TORCH_HOME", str(alexnet_files.home))
     metric = Lpips(LpipsOptions(device="cpu"))
     assert metric.unavailable_reason() is None
     hr = _photo_tiles(1, 64)[0]
@@ -193,20 +202,17 @@ def test_lpips_is_zero_for_identical_and_positive_for_different_images(alexnet_h
     assert math.isfinite(different) and different > 0.0
 
 
-def test_lpips_handles_grayscale(alexnet_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("TORCH_HOME", str(alexnet_home))
+def test_lpips_handles_grayscale(alexnet_files: SimpleNamespace, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TORCH_HOME", str(alexnet_files.home))
     gray = _photo_tiles(1, 64)[0][:1]
     value = Lpips(LpipsOptions(device="cpu")).compute(_samples([gray], [_blur(gray)])[0])
     assert math.isfinite(value) and value > 0.0
 
 
-def test_lpips_loads_the_trunk_from_the_file_it_is_given(alexnet_home: Path, tmp_path: Path,
+def test_lpips_loads_the_trunk_from_the_file_it_is_given(alexnet_files: SimpleNamespace,
                                                          monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("TORCH_HOME", str(alexnet_home))
-    torch.manual_seed(1)
-    other = {f"features.{k}": v for k, v in torchvision.models.alexnet().features.state_dict().items()}
-    other_path = tmp_path / "other-alexnet.pth"
-    torch.save(other, other_path)
+    monkeypatch.setenv("TORCH_HOME", str(alexnet_files.home))
+    other_path = alexnet_files.other
     sample = _samples(_photo_tiles(1, 64), [_blur(t) for t in _photo_tiles(1, 64)])[0]
     default = Lpips(LpipsOptions(device="cpu")).compute(sample)
     by_option = Lpips(LpipsOptions(weights=str(other_path), device="cpu")).compute(sample)
@@ -260,6 +266,41 @@ def test_fid_then_kid_on_one_set_extracts_features_once(tiny_extractor: str) -> 
     PatchKid(options).compute_set(samples)
     assert after_fid == 2  # one batch of SR patches, one of HR patches
     assert TinyEdgeFeatures.calls == after_fid
+
+
+def test_kid_subsets_below_the_number_of_pairs_are_drawn_and_averaged(tiny_extractor: str) -> None:
+    hrs = _photo_tiles()
+    blurred = _samples(hrs, [_blur(h) for h in hrs])
+    whole = PatchKid(_tiny_options()).compute_set(blurred)[0]
+    subsets = PatchKid(_tiny_options(kid_subset_size=10, kid_subsets=50)).compute_set(blurred)[0]
+    assert subsets != whole and subsets > 0.0
+    assert subsets == pytest.approx(whole, rel=0.5)  # both estimate the same MMD
+
+
+def test_frechet_distance_of_shifted_gaussians_is_the_squared_shift() -> None:
+    features = torch.randn(500, 8, generator=torch.Generator().manual_seed(0)).double().numpy()
+    shift = torch.arange(8, dtype=torch.float64).numpy() / 4
+    assert frechet_distance(features, features) == pytest.approx(0.0, abs=1e-9)
+    # Same covariance: the trace terms cancel exactly and only |mu1 - mu2|^2 remains.
+    assert frechet_distance(features, features + shift) == pytest.approx(float(shift @ shift), rel=1e-9)
+
+
+def test_paired_kid_is_unbiased_where_the_independent_estimator_is_not() -> None:
+    generator = torch.Generator().manual_seed(0)
+    content = torch.randn(40, 16, generator=generator, dtype=torch.float64)
+    # SR patch i = HR patch i + small error: the same distribution, strongly dependent pairs.
+    hr = content.numpy()
+    sr = (content + 0.05 * torch.randn(40, 16, generator=generator, dtype=torch.float64)).numpy()
+    assert abs(paired_kid(hr, hr)) < 1e-12
+    paired = paired_kid(sr, hr)
+    from torch_fidelity.metric_kid import kernel_poly, mmd2
+
+    kernel = {"kid_kernel_poly_degree": 3, "kid_kernel_poly_gamma": None, "kid_kernel_poly_coef0": 1}
+    independent = mmd2(kernel_poly(sr, sr, **kernel), kernel_poly(sr, hr, **kernel), kernel_poly(hr, hr, **kernel))
+    assert abs(paired) < 0.1 * abs(independent)  # the usual estimator sees a difference that is not there
+    assert independent < 0.0
+    far = (content + 1.0).numpy()
+    assert paired_kid(far, hr) > 10 * abs(paired)
 
 
 def test_too_few_patches_give_nan_with_a_warning(tiny_extractor: str) -> None:

@@ -157,6 +157,11 @@ class _Extracted:
         return cls(dict(d["tensors"]), list(d["ids"]), images)
 
 
+def _hr_of(img: Image, scale: int) -> torch.Tensor:
+    """RGB, modcropped, contiguous copy of an image's pixels (never a view of the dataset's)."""
+    return modcrop(_to_rgb(img.pixels), scale).clone(memory_format=torch.contiguous_format)
+
+
 def _extract_train(images: Sequence[Image], manifest: SplitManifest, degradation: Degradation, seed: int,
                    patch: int, per_image: int) -> tuple[_Extracted, _Extracted]:
     s = degradation.scale

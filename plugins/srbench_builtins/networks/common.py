@@ -25,7 +25,7 @@ SIZES = ("small", "full")
 #: Slope of every LeakyReLU in the built-in networks (SRGAN, ESRGAN and pix2pix all use 0.2).
 LEAKY_SLOPE = 0.2
 
-F_ = TypeVar("F_", bound=Callable[..., Any])
+FactoryT = TypeVar("FactoryT", bound=Callable[..., Any])
 
 
 class UnsupportedScaleError(UsageError, ValueError):
@@ -36,10 +36,10 @@ class UnsupportedScaleError(UsageError, ValueError):
     """
 
 
-def with_options(options_cls: type) -> Callable[[F_], F_]:
+def with_options(options_cls: type) -> Callable[[FactoryT], FactoryT]:
     """Attach ``options_cls`` to a factory as ``factory.Options`` (read by ``srbench list --options``)."""
 
-    def attach(factory: F_) -> F_:
+    def attach(factory: FactoryT) -> FactoryT:
         factory.Options = options_cls  # type: ignore[attr-defined]
         return factory
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+from pathlib import Path
 from typing import Literal
 
 import torch
@@ -35,3 +36,12 @@ def import_problem(module: str, pip_name: str) -> str | None:
 def short_error(exc: BaseException) -> str:
     """First line of ``TypeName: message``, for one-line reasons."""
     return f"{type(exc).__name__}: {exc}".strip().splitlines()[0]
+
+
+def file_stamp(path: Path | None) -> tuple[int, int]:
+    """``(modification time ns, size)`` of a file, ``(0, 0)`` for ``None``: a cache key part that
+    changes when the file is replaced."""
+    if path is None:
+        return (0, 0)
+    stat = path.stat()
+    return stat.st_mtime_ns, stat.st_size

@@ -12,7 +12,7 @@ from .patch_fidelity import PatchFidelityOptions
 
 
 class PatchFid(Metric):
-    """FID (torch-fidelity, Inception-v3) of aligned 64 px SR patches against HR patches; set-level."""
+    """FID (torch-fidelity's Inception-v3 features) of aligned 64 px SR patches against HR patches; set-level."""
 
     Options: ClassVar[type] = PatchFidelityOptions
     higher_is_better: ClassVar[bool] = False
@@ -20,7 +20,7 @@ class PatchFid(Metric):
     name: ClassVar[str] = "fid"
 
     def unavailable_reason(self) -> str | None:
-        return patch_fidelity.unavailable_reason(self.options, self.name)
+        return patch_fidelity.extractor_problem(self.options, self.name)
 
     def compute(self, sample: MetricSample) -> float:
         raise UsageError(f"{self.name} is a set-level metric: call compute_set(samples), not compute(sample)")

@@ -1,8 +1,8 @@
 """``kid``: Kernel Inception Distance between SR and HR patches of a test set (lower is better).
 
-Unbiased MMD with a cubic polynomial kernel, averaged over random subsets (torch-fidelity's
-defaults: 100 subsets of 1000); the subset size drops to the number of patches when a test set
-has fewer, which torch-fidelity would otherwise refuse.
+Squared MMD with the cubic polynomial kernel, averaged over 100 random subsets of 1000 patch
+pairs (the subset size drops to the number of pairs when a test set has fewer), with the
+paired-sample estimator of :mod:`.distances` because SR and HR patches are aligned.
 """
 
 from __future__ import annotations
@@ -13,6 +13,6 @@ from .fid import PatchFid
 
 
 class PatchKid(PatchFid):
-    """KID (torch-fidelity, Inception-v3) of aligned 64 px SR patches against HR patches; set-level."""
+    """KID (Inception-v3 features) of aligned 64 px SR patches against HR patches; set-level."""
 
     name: ClassVar[str] = "kid"

@@ -25,7 +25,7 @@ from srbench.interfaces import Metric, MetricSample
 from srbench.options import option
 from srbench_builtins.metrics.protocol import check_pair, crop_border
 
-from .common import DeviceChoice, import_problem, resolve_device, short_error
+from .common import DeviceChoice, file_stamp, import_problem, resolve_device, short_error
 from .weights import lpips_linear_weights, lpips_trunk_weights
 
 #: Smallest side AlexNet's five LPIPS stages accept: conv1 (11 px, stride 4) must leave >= 7 px
@@ -62,12 +62,7 @@ def build_lpips(trunk_path: Path, linear_path: Path, device: str) -> torch.nn.Mo
 
     Cached per paths, device and the files' size and modification time (a replaced file is reloaded).
     """
-    return _build_lpips_cached(trunk_path, linear_path, device, _file_stamp(trunk_path), _file_stamp(linear_path))
-
-
-def _file_stamp(path: Path) -> tuple[int, int]:
-    stat = path.stat()
-    return stat.st_mtime_ns, stat.st_size
+    return _build_lpips_cached(trunk_path, linear_path, device, file_stamp(trunk_path), file_stamp(linear_path))
 
 
 @lru_cache(maxsize=2)

@@ -1,4 +1,4 @@
-"""FID and KID of a test set, computed by torch-fidelity on aligned SR/HR patches.
+"""FID and KID of a test set on aligned SR/HR patches, with torch-fidelity's feature extractors.
 
 FID/KID compare *distributions* of network features and need many samples, while SR test
 sets have 5-100 images. So every image is cut into non-overlapping ``patch_size`` x
@@ -8,9 +8,13 @@ Inception features, which see every input resized to 299 px, at a quarter of the
 passes 32 px tiles would need. Values depend on the patch size and on the test set: compare
 them only within one leaderboard.
 
-torch-fidelity receives the patches as datasets of ``uint8`` ``(3, p, p)`` tensors. FID and
-KID are computed together in one call and the result is kept for the next call with the same
-patches and options, so scoring ``fid`` and ``kid`` on one test set extracts features once.
+torch-fidelity supplies the feature extractor by name (default its TF-compatible FID
+Inception, 2048-d pool features) from its registry, so extractors registered with
+``torch_fidelity.register_feature_extractor`` work too; srbench runs it on ``uint8`` patch
+batches and computes the distances itself (:mod:`.distances`): KID needs the paired-sample
+estimator for aligned patches, which torch-fidelity's ``calculate_metrics`` does not offer.
+FID and KID come from one feature extraction, kept for the next call with the same patches
+and options, so scoring ``fid`` and then ``kid`` on a test set runs the network once.
 """
 
 from __future__ import annotations
@@ -19,17 +23,19 @@ import hashlib
 import math
 import warnings
 from dataclasses import dataclass, fields
+from functools import lru_cache
 from pathlib import Path
 from typing import Sequence
 
+import numpy as np
 import torch
 
-from srbench.errors import DataError
 from srbench.interfaces import MetricSample
 from srbench.options import option
 from srbench_builtins.metrics.protocol import check_pair
 
-from .common import DeviceChoice, import_problem, resolve_device
+from .common import DeviceChoice, file_stamp, import_problem, resolve_device, short_error
+from .distances import frechet_distance, paired_kid
 from .weights import inception_weights
 
 #: torch-fidelity's default (TF-compatible FID Inception) feature extractor.
@@ -56,19 +62,6 @@ class PatchFidelityOptions:
                 raise ValueError(f"invalid {name} {getattr(self, name)!r}; expected an integer >= 1")
         if self.max_patches < 0:
             raise ValueError(f"invalid max_patches {self.max_patches!r}; expected 0 (all) or a positive integer")
-
-
-class PatchDataset(torch.utils.data.Dataset):
-    """A stack of ``uint8`` ``(N, 3, p, p)`` patches as the Dataset torch-fidelity reads."""
-
-    def __init__(self, patches: torch.Tensor) -> None:
-        self.patches = patches
-
-    def __len__(self) -> int:
-        return int(self.patches.shape[0])
-
-    def __getitem__(self, index: int) -> torch.Tensor:
-        return self.patches[index]
 
 
 def _tiles(img: torch.Tensor, size: int) -> torch.Tensor:
@@ -122,12 +115,55 @@ def feature_weights(options: PatchFidelityOptions, metric: str) -> tuple[Path | 
     return None, None
 
 
-def unavailable_reason(options: PatchFidelityOptions, metric: str) -> str | None:
-    """Why FID/KID cannot be computed here (package or weights missing), or ``None``."""
+def load_extractor(name: str, weights: Path | None, device: str) -> tuple[torch.nn.Module, str, str]:
+    """A torch-fidelity feature extractor in eval mode on ``device`` and its FID and KID feature names.
+
+    Cached per name, weights file (path, size, modification time) and device.
+    """
+    return _load_extractor_cached(name, weights, device, file_stamp(weights))
+
+
+@lru_cache(maxsize=2)
+def _load_extractor_cached(name: str, weights: Path | None, device: str,
+                           stamp: tuple[int, int]) -> tuple[torch.nn.Module, str, str]:
+    from torch_fidelity.registry import FEATURE_EXTRACTORS_REGISTRY
+
+    cls = FEATURE_EXTRACTORS_REGISTRY[name]
+    fid_layer = cls.get_default_feature_layer_for_metric("fid")
+    kid_layer = cls.get_default_feature_layer_for_metric("kid")
+    layers = list(dict.fromkeys([fid_layer, kid_layer]))
+    extractor = cls(name, layers, feature_extractor_weights_path=str(weights) if weights is not None else None,
+                    verbose=False)
+    return extractor.to(device).eval().requires_grad_(False), fid_layer, kid_layer
+
+
+def extractor_problem(options: PatchFidelityOptions, metric: str) -> str | None:
+    """Why the feature extractor cannot be used here (package, weights, loading), or ``None``."""
     problem = import_problem("torch_fidelity", "torch-fidelity")
     if problem:
         return problem
-    return feature_weights(options, metric)[1]
+    weights, missing = feature_weights(options, metric)
+    if missing:
+        return missing
+    try:
+        load_extractor(options.feature_extractor, weights, str(resolve_device(options.device)))
+    except Exception as exc:  # noqa: BLE001 - a corrupt file or an API change must not crash scoring
+        source = f" from {weights}" if weights is not None else ""
+        return f"feature extractor {options.feature_extractor!r} could not be built{source}: {short_error(exc)}"
+    return None
+
+
+def extract_features(extractor: torch.nn.Module, layers: list[str], patches: torch.Tensor, batch_size: int,
+                     device: torch.device) -> dict[str, np.ndarray]:
+    """Features of ``uint8`` ``(N, 3, p, p)`` patches, ``{layer: (N, D) float64}``."""
+    chunks: dict[str, list[np.ndarray]] = {layer: [] for layer in layers}
+    with torch.no_grad():
+        for start in range(0, patches.shape[0], batch_size):
+            outputs = extractor(patches[start:start + batch_size].to(device))
+            for layer, value in zip(extractor.get_requested_features_list(), outputs):
+                if layer in chunks:
+                    chunks[layer].append(value.detach().to("cpu", torch.float64).reshape(value.shape[0], -1).numpy())
+    return {layer: np.concatenate(parts) for layer, parts in chunks.items()}
 
 
 _last: tuple[str, dict[str, float]] | None = None
@@ -139,13 +175,13 @@ def _fingerprint(sr: torch.Tensor, hr: torch.Tensor, options: PatchFidelityOptio
         digest.update(repr(tuple(patches.shape)).encode())
         digest.update(patches.numpy().tobytes())
     settings = {f.name: getattr(options, f.name) for f in fields(options)}
-    digest.update(repr((sorted(settings.items()), str(weights))).encode())
+    digest.update(repr((sorted(settings.items()), str(weights), file_stamp(weights))).encode())
     return digest.hexdigest()
 
 
 def fidelity_scores(samples: Sequence[MetricSample], options: PatchFidelityOptions, metric: str) -> dict[str, float]:
     """``{"fid": ..., "kid": ...}`` of SR patches against HR patches (both ``nan``, with a warning,
-    below 2 patches). Call only when :func:`unavailable_reason` is ``None``."""
+    below 2 patches). Call only when :func:`extractor_problem` is ``None``."""
     global _last
     sr, hr = aligned_patches(samples, options.patch_size, options.max_patches, metric)
     count = int(sr.shape[0])
@@ -157,18 +193,14 @@ def fidelity_scores(samples: Sequence[MetricSample], options: PatchFidelityOptio
     key = _fingerprint(sr, hr, options, weights)
     if _last is not None and _last[0] == key:
         return dict(_last[1])
-
-    import torch_fidelity
-
     device = resolve_device(options.device)
-    raw = torch_fidelity.calculate_metrics(
-        input1=PatchDataset(sr), input2=PatchDataset(hr), fid=True, kid=True,
-        feature_extractor=options.feature_extractor,
-        feature_extractor_weights_path=str(weights) if weights is not None else None,
-        kid_subset_size=min(options.kid_subset_size, count), kid_subsets=options.kid_subsets,
-        batch_size=options.batch_size, cuda=device.type == "cuda",
-        cache=False, verbose=False, save_cpu_ram=True,  # save_cpu_ram: no DataLoader worker processes
-    )
-    scores = {"fid": float(raw[torch_fidelity.KEY_METRIC_FID]), "kid": float(raw[torch_fidelity.KEY_METRIC_KID_MEAN])}
+    extractor, fid_layer, kid_layer = load_extractor(options.feature_extractor, weights, str(device))
+    layers = list(dict.fromkeys([fid_layer, kid_layer]))
+    sr_features = extract_features(extractor, layers, sr, options.batch_size, device)
+    hr_features = extract_features(extractor, layers, hr, options.batch_size, device)
+    scores = {
+        "fid": frechet_distance(sr_features[fid_layer], hr_features[fid_layer]),
+        "kid": paired_kid(sr_features[kid_layer], hr_features[kid_layer], options.kid_subset_size, options.kid_subsets),
+    }
     _last = (key, scores)
     return dict(scores)
