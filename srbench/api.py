@@ -28,8 +28,8 @@ def run(config: RunConfig | None = None, *, plugins: PluginSystem | None = None,
     return summary
 
 
-def report(out: str | Path) -> tuple[Path, Path]:
-    """Rewrite the leaderboard of a finished (or partial) run folder from its results."""
+def report(out: str | Path) -> tuple[Path, Path, Path]:
+    """Rewrite the leaderboard (csv, md) and report.html of a finished (or partial) run folder from its results."""
     return write_leaderboard(Path(out))
 
 

@@ -10,7 +10,7 @@ from ..errors import UsageError
 from ..plugin_manager import PluginSystem
 from ..results import TRIALS_DIR
 
-HELP = "rewrite leaderboard.csv and leaderboard.md from the results of a run folder"
+HELP = "rewrite leaderboard.csv, leaderboard.md and report.html from the results of a run folder"
 
 
 def add_parser(sub: Any) -> argparse.ArgumentParser:
@@ -25,7 +25,7 @@ def main(args: argparse.Namespace, system: PluginSystem) -> int:
     out = Path(args.out)
     if not (out / TRIALS_DIR).is_dir():
         raise UsageError(f"{args.out}: no '{TRIALS_DIR}' folder here; expected the --out folder of 'srbench run'")
-    csv_path, md_path = report(out)
+    csv_path, md_path, html_path = report(out)
     print(md_path.read_text())
-    print(f"wrote {csv_path} and {md_path}")
+    print(f"wrote {csv_path}, {md_path} and {html_path}")
     return 0

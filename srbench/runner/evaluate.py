@@ -8,6 +8,7 @@ the output's channels are averaged back to one.
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence
 
@@ -54,10 +55,48 @@ def super_resolve_image(super_resolve: Callable[[torch.Tensor], torch.Tensor], l
     return to_uint8(y[0]).cpu()
 
 
+def center_crop(x: torch.Tensor, side: int, multiple: int = 1) -> torch.Tensor:
+    """Central ``side`` x ``side`` crop (smaller if the image is), its corner on a multiple of ``multiple``."""
+    h, w = x.shape[-2:]
+    ch, cw = min(side, h), min(side, w)
+    top = (h - ch) // 2 // multiple * multiple
+    left = (w - cw) // 2 // multiple * multiple
+    return x[..., top:top + ch, left:left + cw]
+
+
+def save_png(x: torch.Tensor, path: Path) -> None:
+    from PIL import Image as PILImage
+
+    arr = x.permute(1, 2, 0).numpy()
+    PILImage.fromarray(arr[..., 0] if arr.shape[2] == 1 else arr).save(path)
+
+
+#: HR side of the crops saved for the report's image grid (LR side = SAMPLE_SIDE / scale).
+SAMPLE_SIDE = 96
+
+
+def save_samples(super_resolve: Callable[[torch.Tensor], torch.Tensor], img: Any, sr: torch.Tensor, folder: Path,
+                 *, scale: int, device: torch.device) -> None:
+    """Save crops for the report: SR of the LR, and G applied to the HR ("ultra-resolution", SRGAN report)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    save_png(center_crop(sr, SAMPLE_SIDE, scale), folder / f"{_safe(img.id)}.sr.png")
+    # G(HR): the network run one octave above its training scale; does it invent plausible detail?
+    hr_crop = center_crop(img.hr, SAMPLE_SIDE // scale * 2, 1)
+    ultra = super_resolve_image(super_resolve, hr_crop, device, scale)
+    save_png(ultra, folder / f"{_safe(img.id)}.ultra.png")
+
+
+def _safe(image_id: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in image_id)
+
+
 def evaluate(super_resolve: Callable[[torch.Tensor], torch.Tensor], test_images: Sequence[Any],
              metrics: Mapping[str, Metric], *, scale: int, degradation: Degradation | None,
-             device: torch.device) -> EvaluationResult:
-    """Score ``super_resolve`` on ``test_images`` (objects with ``id``, ``hr``, ``lr`` uint8 tensors)."""
+             device: torch.device, samples_dir: Path | None = None) -> EvaluationResult:
+    """Score ``super_resolve`` on ``test_images`` (objects with ``id``, ``hr``, ``lr`` uint8 tensors).
+
+    :param samples_dir: when given, crops of each output are saved there for the report.
+    """
     result = EvaluationResult()
     samples: list[MetricSample] = []
     for img in test_images:
@@ -66,6 +105,8 @@ def evaluate(super_resolve: Callable[[torch.Tensor], torch.Tensor], test_images:
         result.inference_seconds += time.perf_counter() - t0
         result.megapixels += sr.shape[1] * sr.shape[2] / 1e6
         samples.append(MetricSample(img.id, sr, img.hr, img.lr, scale, degradation))
+        if samples_dir is not None:
+            save_samples(super_resolve, img, sr, samples_dir, scale=scale, device=device)
     result.per_image = [{"id": s.id} for s in samples]
     for name, metric in metrics.items():
         reason = metric.unavailable_reason()

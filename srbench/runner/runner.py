@@ -244,8 +244,10 @@ class Runner:
     def _test_set(self, name: str) -> list[Any]:
         if name not in self._test_cache:
             dataset, split = self.test_datasets[name]
-            self._test_cache[name] = build_test_set(dataset.images(split), degradation=self.degradation,
-                                                    seed=EVAL_SEED, max_side=self.profile.eval_max_side)
+            images = build_test_set(dataset.images(split), degradation=self.degradation,
+                                    seed=EVAL_SEED, max_side=self.profile.eval_max_side)
+            self._test_cache[name] = images
+            _save_reference_samples(images, self.out / "samples" / _safe_name(name), self.config.scale)
         return self._test_cache[name]
 
     def run_trial(self, trial: PlannedTrial, progress: "Progress | None" = None) -> dict[str, Any]:
@@ -290,7 +292,8 @@ class Runner:
             seconds_inf, megapixels = 0.0, 0.0
             for name in self.test_datasets:
                 ev = evaluate(method.super_resolve, self._test_set(name), self.metrics, scale=spec.scale,
-                              degradation=self.degradation, device=self.device)
+                              degradation=self.degradation, device=self.device,
+                              samples_dir=tdir / "samples" / _safe_name(name))
                 result["metrics"][name] = ev.to_dict()
                 seconds_inf += ev.inference_seconds
                 megapixels += ev.megapixels
@@ -324,6 +327,20 @@ class Runner:
     def _versions(self) -> dict[str, Any]:
         return {"srbench": __version__, "torch": torch.__version__, "python": platform.python_version(),
                 "plugins": self.plugins.versions()}
+
+
+def _save_reference_samples(images: list[Any], folder: Path, scale: int) -> None:
+    """LR and HR crops matching the trials' SR crops, for the report's image grid."""
+    from .evaluate import SAMPLE_SIDE, _safe, center_crop, save_png
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for img in images:
+        save_png(center_crop(img.hr, SAMPLE_SIDE, scale), folder / f"{_safe(img.id)}.hr.png")
+        save_png(center_crop(img.lr, SAMPLE_SIDE // scale, 1), folder / f"{_safe(img.id)}.lr.png")
+
+
+def _safe_name(name: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
 
 
 def _profile_dict(profile: Profile) -> dict[str, Any]:

@@ -102,7 +102,8 @@ def feature_weights(options: PatchFidelityOptions, metric: str) -> tuple[Path | 
     name = options.feature_extractor
     if name not in FEATURE_EXTRACTORS_REGISTRY:
         known = ", ".join(sorted(FEATURE_EXTRACTORS_REGISTRY))
-        return None, f"torch-fidelity has no feature extractor {name!r} (set {metric}.feature_extractor); known: {known}"
+        return None, (f"torch-fidelity has no feature extractor {name!r} (set {metric}.feature_extractor); "
+                      f"known: {known}")
     if name == DEFAULT_EXTRACTOR:
         found = inception_weights(options.weights, f"{metric}.weights")
         return found.path, found.missing_reason()
