@@ -43,3 +43,10 @@ class IncompatibleError(SrbenchError):
 
 class DivergedError(SrbenchError):
     """Training losses turned NaN or infinite."""
+
+
+class MetricUnavailableError(SrbenchError):
+    """A metric cannot be computed on these samples (no degradation operator, too few patches).
+
+    The evaluation stores ``null`` and this message as the metric's reason; it never invents a number.
+    """

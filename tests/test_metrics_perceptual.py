@@ -303,13 +303,13 @@ def test_paired_kid_is_unbiased_where_the_independent_estimator_is_not() -> None
     assert paired_kid(far, hr) > 10 * abs(paired)
 
 
-def test_too_few_patches_give_nan_with_a_warning(tiny_extractor: str) -> None:
+def test_too_few_patches_make_the_metric_unavailable(tiny_extractor: str) -> None:
+    from srbench.errors import MetricUnavailableError
+    from srbench.runner.evaluate import evaluate
+
     hrs = _photo_tiles(1, 40)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        value, _ = PatchFid(_tiny_options()).compute_set(_samples(hrs, [_blur(h) for h in hrs]))
-    assert math.isnan(value)
-    assert any("patch_size" in str(w.message) for w in caught)
+    with pytest.raises(MetricUnavailableError, match="patch_size"):
+        PatchFid(_tiny_options()).compute_set(_samples(hrs, [_blur(h) for h in hrs]))
 
 
 # -- registration ---------------------------------------------------------------------------

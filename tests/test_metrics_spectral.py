@@ -173,10 +173,12 @@ def test_lr_psnr_default_seed_is_the_runners_eval_seed() -> None:
     assert LrPsnrOptions().seed == EVAL_SEED
 
 
-def test_lr_psnr_without_degradation_is_nan(photo: dict[str, Any]) -> None:
+def test_lr_psnr_without_degradation_is_unavailable(photo: dict[str, Any]) -> None:
+    from srbench.errors import MetricUnavailableError
+
     sample = MetricSample(IMAGE_ID, photo["hr"], photo["hr"], photo["lr"], SCALE, None)
-    with pytest.warns(UserWarning, match="no degradation"):
-        assert math.isnan(LrPsnr().compute(sample))
+    with pytest.raises(MetricUnavailableError, match="no degradation"):
+        LrPsnr().compute(sample)
 
 
 # -- registration ---------------------------------------------------------------------------

@@ -42,6 +42,9 @@ class Metric(ABC):
     Options: ClassVar[type] = NoOptions
     #: Direction, used for ranks on the leaderboard.
     higher_is_better: ClassVar[bool] = True
+    #: Ideal value when neither direction is right (``hf_ratio``: 1.0 = as detailed as the truth);
+    #: rows are then ranked by distance to it.
+    target: ClassVar[float | None] = None
 
     def __init__(self, options: Any = None) -> None:
         self.options = options if options is not None else self.Options()
@@ -52,7 +55,10 @@ class Metric(ABC):
 
     @abstractmethod
     def compute(self, sample: MetricSample) -> float:
-        """Score of one image."""
+        """Score of one image.
+
+        :raises srbench.errors.MetricUnavailableError: when it cannot be computed here (stored as null + reason).
+        """
 
     def compute_set(self, samples: Sequence[MetricSample]) -> tuple[float, list[float] | None]:
         """Score of a test set and the per-image scores (``None`` for set-level metrics like FID)."""

@@ -17,7 +17,7 @@ from ..results import STATUS_OK, read_results
 GROUP_KEYS = ["test_dataset", "scale", "degradation", "hr_fraction"]
 #: Columns every leaderboard.csv has, in this order; other metrics follow.
 BASE_COLUMNS = ["method", "test_dataset", "scale", "degradation", "hr_fraction", "hr_source", "seeds", "status",
-                "reason"]
+                "reason", "flags"]
 METRIC_COLUMNS = ["psnr_y", "ssim_y", "lr_psnr", "hf_ratio", "spectral_distance", "lpips", "fid", "kid"]
 COST_COLUMNS = ["train_seconds", "params", "inference_ms_per_megapixel"]
 #: Metric used to rank rows within a table.
@@ -81,6 +81,9 @@ def aggregate(df: pd.DataFrame) -> pd.DataFrame:
                 row[f"{c}_ci95"] = float(t95(n - 1) * vals.std(ddof=1) / math.sqrt(n)) if n > 1 else float("nan")
         out.append(row)
     agg = pd.DataFrame(out)
+    agg["flags"] = ""
+    if "hf_ratio" in agg.columns:
+        agg.loc[agg["hf_ratio"] > HF_ARTEFACT_THRESHOLD, "flags"] = "hf_artefact"
     agg["rank"] = float("nan")
     if RANK_METRIC in agg.columns:
         agg["rank"] = agg.groupby(GROUP_KEYS, dropna=False)[RANK_METRIC].rank(ascending=False, method="min")
@@ -110,7 +113,8 @@ def _fmt(v: Any, ci: Any = None) -> str:
 def to_markdown(agg: pd.DataFrame) -> str:
     """One Markdown table per (test dataset, scale, degradation, hr_fraction)."""
     lines = ["# srbench leaderboard", "",
-             "Mean over seeds ± 95% confidence half-width; rank by PSNR-Y within each table.", ""]
+             "Mean over seeds ± 95% confidence half-width; rank by PSNR-Y within each table. hf_ratio: 1 is as "
+             f"detailed as the truth; above {HF_ARTEFACT_THRESHOLD} is flagged as artefacts.", ""]
     if agg.empty:
         return "\n".join(lines + ["(no results)", ""])
     skip = set(BASE_COLUMNS + COST_COLUMNS + ["rank"])
@@ -123,6 +127,8 @@ def to_markdown(agg: pd.DataFrame) -> str:
         lines.append("|" + "---|" * len(header))
         for _, r in g.iterrows():
             status = r["status"] + (f" ({r['reason']})" if r["reason"] and r["status"] != STATUS_OK else "")
+            if r.get("flags") == "hf_artefact":
+                status += f" ⚠ hf_ratio > {HF_ARTEFACT_THRESHOLD}: artefacts"
             cells = [_fmt(r["rank"]) if not pd.isna(r["rank"]) else "–", r["method"], str(r["seeds"]), status,
                      *(_fmt(r[c], r.get(f"{c}_ci95")) for c in shown),
                      _fmt(r.get("train_seconds", float("nan"))), _fmt(r.get("params", float("nan")))]

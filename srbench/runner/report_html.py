@@ -58,7 +58,7 @@ def _tables(agg: pd.DataFrame) -> str:
     if agg.empty:
         return "<p>No results yet.</p>"
     skip = {"method", "test_dataset", "scale", "degradation", "hr_fraction", "hr_source", "reason", "status",
-            "seeds", "rank"}
+            "seeds", "rank", "flags"}
     metric_cols = [c for c in agg.columns if c not in skip and not c.endswith("_ci95") and agg[c].notna().any()]
     parts = []
     for keys, g in agg.groupby(GROUP_KEYS, sort=True, dropna=False):

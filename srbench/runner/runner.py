@@ -31,6 +31,7 @@ from ..results import (RESULT_FILE, SCHEMA_VERSION, STATUS_DIVERGED, STATUS_FAIL
                        STATUS_OK, TRIALS_DIR, write_json_atomic)
 from ..training.profiles import Profile, get_profile
 from ..training.seeding import seed_everything, set_deterministic
+from ..training.threads import limit_torch_threads
 from ..training.trainer import Trainer
 from .evaluate import evaluate
 from .progress import Progress
@@ -112,6 +113,7 @@ class Runner:
         self.show_progress = progress
         self.log = log or (lambda msg: print(msg, file=sys.stderr))
         self.out = Path(config.out)
+        limit_torch_threads()
         self.profile = _resolve_profile(config)
         self._check_patch_size()
         self.method_names()  # unknown names fail before any dataset is opened

@@ -1,9 +1,11 @@
-"""Built-in metrics plugin: the SR protocol's PSNR/SSIM on Y and PSNR on RGB."""
+"""Built-in metrics plugin: the SR protocol's PSNR/SSIM, consistency with the LR, spectral fidelity."""
 
 from srbench.hookspecs import hookimpl
 
+from .lr_psnr import LrPsnr
 from .psnr_rgb import PsnrRgb
 from .psnr_y import PsnrY
+from .spectral import HfRatio, SpectralDistance
 from .ssim_y import SsimY
 
 
@@ -12,3 +14,7 @@ def srbench_register_metrics(metrics):
     metrics.register("psnr_y", PsnrY, "PSNR (dB) on BT.601 Y, scale-px border cropped (SR-paper protocol)")
     metrics.register("ssim_y", SsimY, "SSIM on BT.601 Y, 11x11 Gaussian window, scale-px border cropped")
     metrics.register("psnr_rgb", PsnrRgb, "PSNR (dB) over RGB channels, scale-px border cropped")
+    metrics.register("lr_psnr", LrPsnr, "PSNR (dB, Y) of degrade(SR) vs the LR input: consistency with the observation")
+    metrics.register("hf_ratio", HfRatio, "SR/HR energy above the LR Nyquist frequency; best = 1 (ranked by |value - 1|)")
+    metrics.register("spectral_distance", SpectralDistance,
+                     "mean |log10 radial power SR - HR| above the LR Nyquist; lower is better")

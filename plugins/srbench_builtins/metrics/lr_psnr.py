@@ -20,13 +20,11 @@ Feeding HR itself as SR gives the stored LR exactly (``inf`` dB).
 
 from __future__ import annotations
 
-import math
-import warnings
 from dataclasses import dataclass
 from typing import ClassVar
 
 from srbench.data.pipeline import degrade_image
-from srbench.errors import DataError
+from srbench.errors import DataError, MetricUnavailableError
 from srbench.interfaces import Metric, MetricSample
 from srbench.options import option
 
@@ -46,7 +44,7 @@ class LrPsnrOptions:
 class LrPsnr(Metric):
     """PSNR (dB, Y, peak 255) between the quantised degrade(SR) and the LR input: consistency with the observation.
 
-    ``nan`` (with a warning) for an image scored without a known degradation operator.
+    Unavailable (``MetricUnavailableError``) for an image scored without a known degradation operator.
     """
 
     Options: ClassVar[type] = LrPsnrOptions
@@ -55,9 +53,7 @@ class LrPsnr(Metric):
     def compute(self, sample: MetricSample) -> float:
         check_pair(sample, "lr_psnr")
         if sample.degradation is None:
-            warnings.warn(f"lr_psnr: image {sample.id!r} has no degradation operator to re-apply; "
-                          f"its lr_psnr is nan", stacklevel=2)
-            return math.nan
+            raise MetricUnavailableError(f"lr_psnr: image {sample.id!r} has no degradation operator to re-apply")
         reproduced = degrade_image(sample.sr, sample.degradation, self.options.seed, sample.id)
         if tuple(reproduced.shape) != tuple(sample.lr.shape):
             raise DataError(f"lr_psnr: image {sample.id!r}: degraded SR has shape {tuple(reproduced.shape)} but "

@@ -19,9 +19,10 @@ and options, so scoring ``fid`` and then ``kid`` on a test set runs the network 
 
 from __future__ import annotations
 
+from srbench.errors import MetricUnavailableError
+
 import hashlib
 import math
-import warnings
 from dataclasses import dataclass, fields
 from functools import lru_cache
 from pathlib import Path
@@ -187,9 +188,8 @@ def fidelity_scores(samples: Sequence[MetricSample], options: PatchFidelityOptio
     sr, hr = aligned_patches(samples, options.patch_size, options.max_patches, metric)
     count = int(sr.shape[0])
     if count < 2:  # covariances and KID's unbiased estimate need two samples per side
-        warnings.warn(f"{metric}: only {count} patch(es) of {options.patch_size} px fit in the test images; "
-                      f"FID/KID need at least 2, set {metric}.patch_size smaller; the score is nan", stacklevel=3)
-        return {"fid": math.nan, "kid": math.nan}
+        raise MetricUnavailableError(f"{metric}: only {count} patch(es) of {options.patch_size} px fit in the test "
+                                     f"images; FID/KID need at least 2: set {metric}.patch_size smaller")
     weights, _ = feature_weights(options, metric)
     key = _fingerprint(sr, hr, options, weights)
     if _last is not None and _last[0] == key:
