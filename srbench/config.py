@@ -53,6 +53,7 @@ class RunConfig:
     out: str = option("srbench-out", "output folder (trials, leaderboard, report)")
     device: str = option("auto", "auto, cpu, cuda or cuda:N")
     deterministic: bool = option(True, "cuDNN deterministic mode, no autotuning")
+    amp: bool = option(False, "mixed precision (bfloat16 autocast) for training and inference on CUDA")
     metrics: list[str] = option([], "metrics to compute (default: every registered metric)")
     method_options: dict[str, dict[str, Any]] = option({}, "per-method options, as --set METHOD.OPTION=VALUE")
     degradation_options: dict[str, Any] = option({}, "options of the degradation, as --set degradation.OPTION=VALUE")

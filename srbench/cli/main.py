@@ -68,3 +68,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def console_main() -> None:  # pragma: no cover - the installed script
     sys.exit(main())
+
+
+if __name__ == "__main__":  # python -m srbench.cli.main
+    console_main()

@@ -40,6 +40,8 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     a("--metrics", metavar="LIST", default=None, help="comma list of metrics [default: every registered metric]")
     a("--deterministic", default=None, action=argparse.BooleanOptionalAction,
       help=f"cuDNN deterministic mode [default: {d.deterministic}]")
+    a("--amp", default=None, action=argparse.BooleanOptionalAction,
+      help=f"bfloat16 mixed precision on CUDA (no effect on CPU) [default: {d.amp}]")
     a("--set", metavar="TARGET.OPTION=VALUE", action="append", default=[], dest="overrides",
       help="set a method option (srgan.adversarial_weight=1e-3), a degradation option (degradation.sigma=1,2) "
            "or a profile field (profile.iterations=50); repeatable; see 'srbench list --options METHOD'")
@@ -49,7 +51,7 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
 
 
 FLAGS = ("methods", "hr_fraction", "dataset", "test_datasets", "scale", "degradation", "hr_source", "seeds",
-         "profile", "out", "device", "metrics", "deterministic")
+         "profile", "out", "device", "metrics", "deterministic", "amp")
 
 
 def config_from_args(args: argparse.Namespace) -> RunConfig:

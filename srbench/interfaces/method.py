@@ -17,6 +17,7 @@ Life cycle, driven by the core::
 
 from __future__ import annotations
 
+import contextlib
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Mapping
@@ -53,6 +54,13 @@ class MethodContext:
     registries: "Registries"
     seed: int
     channels: int = 3
+    amp: bool = False
+
+    def autocast(self) -> "contextlib.AbstractContextManager[Any]":
+        """bfloat16 autocast on CUDA when ``--amp`` is on, else a no-op (the core wraps every
+        ``train_step`` and ``super_resolve`` in it; a method may use it for its own extra passes)."""
+        enabled = self.amp and self.device.type == "cuda"
+        return torch.autocast(device_type=self.device.type, dtype=torch.bfloat16, enabled=enabled)
 
     @property
     def total_steps(self) -> int:

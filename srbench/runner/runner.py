@@ -118,6 +118,8 @@ class Runner:
         self._check_patch_size()
         self.method_names()  # unknown names fail before any dataset is opened
         self.device = self._resolve_device()
+        if config.amp and self.device.type != "cuda":
+            self.log(f"srbench: note: --amp has no effect on {self.device.type}; training in float32")
         self.train_dataset = open_dataset(config.dataset, self.registries)
         self.test_datasets = self._open_test_datasets()
         self.degradation_cls = self.registries.degradations.get(config.degradation).factory
@@ -189,7 +191,8 @@ class Runner:
                         method=name, method_options=options_to_dict(opts), dataset=self.config.dataset,
                         test_datasets=test_names, scale=self.config.scale, degradation=self.config.degradation,
                         degradation_options=options_to_dict(self.degradation_options), hr_fraction=float(fraction),
-                        hr_source=self.config.hr_source, seed=seed, profile=_profile_dict(self.profile))
+                        hr_source=self.config.hr_source, seed=seed, profile=_profile_dict(self.profile),
+                        deterministic=self.config.deterministic, amp=self.config.amp)
                     trials.append(PlannedTrial(spec, cls, opts))
         return trials
 
@@ -276,7 +279,8 @@ class Runner:
                 raise IncompatibleError(f"method {spec.method!r} needs an HR pool; --hr-source "
                                         f"{spec.hr_source} gives none (use --hr-source folder:PATH)")
             context = MethodContext(scale=spec.scale, degradation=self.degradation, device=self.device,
-                                    profile=self.profile, registries=self.registries, seed=spec.seed)
+                                    profile=self.profile, registries=self.registries, seed=spec.seed,
+                                    amp=spec.amp)
             method = cls(trial.method_options, context)
             method.setup(data)
             outcome = None
@@ -293,7 +297,7 @@ class Runner:
                 m.eval()
             seconds_inf, megapixels = 0.0, 0.0
             for name in self.test_datasets:
-                ev = evaluate(method.super_resolve, self._test_set(name), self.metrics, scale=spec.scale,
+                ev = evaluate(_autocast_wrapped(method), self._test_set(name), self.metrics, scale=spec.scale,
                               degradation=self.degradation, device=self.device,
                               samples_dir=tdir / "samples" / _safe_name(name))
                 result["metrics"][name] = ev.to_dict()
@@ -339,6 +343,13 @@ def _save_reference_samples(images: list[Any], folder: Path, scale: int) -> None
     for img in images:
         save_png(center_crop(img.hr, SAMPLE_SIDE, scale), folder / f"{_safe(img.id)}.hr.png")
         save_png(center_crop(img.lr, SAMPLE_SIDE // scale, 1), folder / f"{_safe(img.id)}.lr.png")
+
+
+def _autocast_wrapped(method: Method) -> Callable[[torch.Tensor], torch.Tensor]:
+    def super_resolve(lr: torch.Tensor) -> torch.Tensor:
+        with method.context.autocast():
+            return method.super_resolve(lr).float()
+    return super_resolve
 
 
 def _safe_name(name: str) -> str:

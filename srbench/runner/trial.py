@@ -28,6 +28,8 @@ class TrialSpec:
     hr_source: str
     seed: int
     profile: dict[str, Any] = field(default_factory=dict)
+    deterministic: bool = True
+    amp: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)

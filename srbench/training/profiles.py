@@ -47,7 +47,7 @@ PROFILES: dict[str, Profile] = {
     "smoke": Profile("smoke", iterations=6, batch_size=4, patch_size=48, patches_per_image=4,
                      network_size="small", checkpoint_every=3, log_every=1, eval_max_side=96),
     "quick": Profile("quick", iterations=300, batch_size=16, patch_size=48, patches_per_image=16,
-                     network_size="small", checkpoint_every=100, log_every=10, eval_max_side=256),
+                     network_size="small", checkpoint_every=100, log_every=10, eval_max_side=0),
     "full": Profile("full", iterations=100_000, batch_size=16, patch_size=96, patches_per_image=200,
                     network_size="full", checkpoint_every=2_000, log_every=100, eval_max_side=0),
 }

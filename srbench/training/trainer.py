@@ -167,7 +167,8 @@ class Trainer:
             while step < self.total_steps:
                 if self.stop_after is not None and step - start >= self.stop_after:
                     raise KeyboardInterrupt
-                raw = self.method.train_step(step, self.data)
+                with self.method.context.autocast():
+                    raw = self.method.train_step(step, self.data)
                 losses = {k: _scalar(v) for k, v in raw.items()}
                 bad = [k for k, v in losses.items() if not math.isfinite(v)]
                 if bad:
