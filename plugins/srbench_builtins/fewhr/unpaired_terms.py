@@ -82,6 +82,14 @@ class UnpairedTerm(ABC):
     def load_extra_state(self, state: Mapping[str, Any]) -> None:
         pass
 
+    def observe_paired(self, sr: torch.Tensor, hr: torch.Tensor) -> None:
+        """Optional: this step's generator outputs ``sr`` (with graph) on paired LR, and their HR.
+
+        Owners that already super-resolve paired inputs (``fewhr``) call it before
+        :meth:`critic_step`, so a term that compares outputs with real HR (``pairwise``) can
+        reuse them instead of running the generator again. The default ignores them.
+        """
+
     @abstractmethod
     def critic_step(self, sr: torch.Tensor, lr: torch.Tensor, data: "TrainingData", step: int) -> dict[str, float]:
         """Update the critic(s) on the detached outputs ``sr`` of LR inputs ``lr``; returns named losses."""

@@ -1,0 +1,128 @@
+"""A method made of a generator, the LR-consistency loss and one :class:`UnpairedTerm`.
+
+``unsupervised`` and ``ambient`` are both *generator + consistency + adversarial term*; they
+differ only by the term. :class:`ConsistencyTermMethod` is that method once: it trains the
+generator on LR batches from every training image (paired LR counts as LR, its HR is not
+used) with::
+
+    loss = consistency_weight * consistency_loss(G(lr), lr) + w(step) * term.generator_loss(G(lr))
+
+where ``w`` is 0 during the consistency-only pre-training, then ramps to ``adversarial_weight``
+(SRGAN report: pre-train with the content loss, then raise the adversarial weight gradually).
+The term's critic is updated from the end of the pre-training on.
+
+A concrete method declares ``Options`` as a dataclass that inherits both
+:class:`TermMethodOptions` and the term's option dataclass (every field then settable with
+``--set METHOD.FIELD=VALUE``), and ``Term``, the term class; :func:`term_options` extracts the
+term's own options from the combined ones.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Any, ClassVar, Literal, Mapping
+
+import torch
+from torch import nn
+
+from srbench.interfaces import Method
+from srbench.options import option
+from srbench_builtins.methods.gan_common import create_generator
+from srbench_builtins.methods.schedules import (LRDecay, PhasePlan, Ramp, RampShape, check_fraction, lr_factor,
+                                                set_lr_factor, steps_of)
+
+from .unpaired_terms import UnpairedTerm, consistency_loss
+
+PRETRAIN, JOINT = "pretrain", "joint"
+
+
+def term_options(term_options_cls: type, options: Any) -> Any:
+    """An instance of ``term_options_cls`` with the values of the same-named fields of ``options``."""
+    return term_options_cls(**{f.name: getattr(options, f.name) for f in fields(term_options_cls)})
+
+
+def prefixed(prefix: str, items: Mapping[str, Any]) -> dict[str, Any]:
+    """``{prefix + "." + name: item}``: a term's modules/optimizers under the owner's checkpoint names."""
+    return {f"{prefix}.{name}": item for name, item in items.items()}
+
+
+@dataclass(frozen=True)
+class TermMethodOptions:
+    """Options of the generator side of a :class:`ConsistencyTermMethod`."""
+
+    generator: str = option("srresnet", "generator network (srbench list generators)")
+    lr_g: float = option(5e-4, "generator Adam learning rate (srresnet's default, for CPU budgets)")
+    lr_decay: LRDecay = option("cosine", "learning-rate decay of the generator and critic: none, cosine, step")
+    consistency_weight: float = option(1.0, "weight of the LR-consistency loss |degrade(clamp(G(LR))) - LR|")
+    consistency_kind: Literal["l1", "mse"] = option("l1", "distance of the consistency loss")
+    adversarial_weight: float = option(1e-3, "final weight of the adversarial term (SRGAN: 1e-3)")
+    pretrain_fraction: float = option(0.3, "share of the budget trained with the consistency loss only")
+    ramp_fraction: float = option(0.5, "share of the rest over which the adversarial weight rises from 0")
+    ramp_shape: RampShape = option("linear", "shape of the adversarial-weight ramp: linear or cosine")
+
+    def __post_init__(self) -> None:
+        check_fraction(self.pretrain_fraction, "pretrain_fraction")
+        check_fraction(self.ramp_fraction, "ramp_fraction")
+        if not self.lr_g > 0:
+            raise ValueError(f"invalid lr_g {self.lr_g!r}; expected a positive number")
+        for name in ("consistency_weight", "adversarial_weight"):
+            if not getattr(self, name) >= 0:
+                raise ValueError(f"invalid {name} {getattr(self, name)!r}; expected a number >= 0")
+
+
+class ConsistencyTermMethod(Method):
+    """Generator + LR-consistency + one unpaired adversarial term; see the module docstring."""
+
+    #: The adversarial term's class (its ``Options`` fields are part of this method's ``Options``).
+    Term: ClassVar[type[UnpairedTerm]]
+
+    def setup(self, data: Any) -> None:
+        opts, ctx = self.options, self.context
+        self.generator = create_generator(ctx, opts.generator)
+        self.optimizer_g = torch.optim.Adam(self.generator.parameters(), lr=opts.lr_g, betas=(0.9, 0.999))
+        self.term = self.Term(term_options(self.Term.Options, opts), ctx, self.generator)
+        self.term.setup(data)
+        self.phases = PhasePlan(ctx.total_steps, [(PRETRAIN, opts.pretrain_fraction)], rest=JOINT)
+        joint = self.phases[JOINT]
+        self.ramp = Ramp(joint.start, steps_of(opts.ramp_fraction, joint.length), opts.adversarial_weight,
+                         opts.ramp_shape)
+
+    # -- what the core checkpoints -----------------------------------------------------------
+    def modules(self) -> Mapping[str, nn.Module]:
+        return {"generator": self.generator, **prefixed("term", self.term.modules())}
+
+    def optimizers(self) -> Mapping[str, torch.optim.Optimizer]:
+        return {"g": self.optimizer_g, **prefixed("term", self.term.optimizers())}
+
+    def extra_state(self) -> dict[str, Any]:
+        return {"term": self.term.extra_state()}
+
+    def load_extra_state(self, state: Mapping[str, Any]) -> None:
+        self.term.load_extra_state(state.get("term", {}))
+
+    # -- training ---------------------------------------------------------------------------
+    def train_step(self, step: int, data: Any) -> Mapping[str, float | torch.Tensor]:
+        opts, ctx = self.options, self.context
+        factor = lr_factor(opts.lr_decay, step, ctx.total_steps)
+        for optimizer in self.optimizers().values():
+            set_lr_factor(optimizer, factor)
+        lr = data.all_lr(ctx.batch_size, ctx.device)
+        sr = self.generator(lr)
+        losses: dict[str, float | torch.Tensor] = {}
+        consistency = consistency_loss(sr, lr, ctx.degradation, kind=opts.consistency_kind)
+        total = opts.consistency_weight * consistency
+        # A term without a critic (ambient's "consistency" ablation) adds nothing: no adversarial key.
+        if self.phases.name_at(step) == JOINT and self.term.modules():
+            losses.update(self.term.critic_step(sr.detach(), lr, data, step))
+            weight = self.ramp.value(step)
+            adversarial = self.term.generator_loss(sr, lr, data, step)
+            total = total + weight * adversarial
+            losses.update({"adversarial": adversarial.detach(), "adversarial_weight": weight})
+        self.optimizer_g.zero_grad(set_to_none=True)
+        total.backward()
+        self.optimizer_g.step()
+        losses.update({"consistency": consistency.detach(), "g_loss": total.detach()})
+        return losses
+
+    def super_resolve(self, lr: torch.Tensor) -> torch.Tensor:
+        return self.generator(lr)

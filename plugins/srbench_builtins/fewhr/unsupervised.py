@@ -1,0 +1,159 @@
+"""``unsupervised``: SRGAN without paired HR (SRGAN report, Beroukhim & Ruel 2019, section III.2).
+
+The content loss compares the *downscaled* output with the LR input (:func:`consistency_loss`);
+the adversarial loss comes from a discriminator that tells the generator's outputs from unpaired
+HR images of an HR pool (``--hr-source folder:PATH``, another dataset, or ``paired``: the paired
+subset's HR drawn independently of any LR batch). The term, :class:`UnsupervisedTerm`, is
+registered as ``"unsupervised"`` for ``fewhr``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+import torch
+from torch import nn
+
+from srbench.errors import IncompatibleError, UsageError
+from srbench.options import option
+from srbench_builtins.methods.gan_common import Adversary, create_adversarial, discriminator_step, \
+    generator_adversarial_loss
+from srbench_builtins.methods.replay import ReplayBuffer
+from srbench_builtins.methods.schedules import check_fraction
+
+from .crops import random_crops
+from .term_method import ConsistencyTermMethod, TermMethodOptions
+from .unpaired_terms import UnpairedTerm, register_term
+
+
+@dataclass(frozen=True)
+class UnsupervisedTermOptions:
+    """Options of the ``unsupervised`` adversarial term (SR outputs vs unpaired HR)."""
+
+    discriminator: str = option("srgan", "discriminator network (srbench list discriminators)")
+    adversarial_loss: str = option("nonsaturating", "GAN objective (srbench list adversarial_losses)")
+    lr_d: float | None = option(None, "discriminator learning rate; none = the objective's recommended one")
+    real_label: float = option(0.9, "label of real images for D (one-sided label smoothing; 1 = off)")
+    spectral_norm_d: bool = option(True, "spectral normalisation in the discriminator (SRGAN report)")
+    n_critic: int | None = option(None, "D updates per G update; none = the objective's (wgan: 5)")
+    replay_size: int = option(64, "experience replay: past generated images kept for D (0 = off)")
+    replay_fraction: float = option(0.5, "share of each fake batch shown to D drawn from the replay buffer")
+    critic_crop: int = option(0, "side (HR px) of the random crops D sees, drawn independently for real and "
+                                 "fake images; 0 = the patch side minus the scale (random phase w.r.t. the "
+                                 "generator's pixel-shuffle grid), -1 = whole patches")
+
+    def __post_init__(self) -> None:
+        check_fraction(self.replay_fraction, "replay_fraction")
+        if self.critic_crop < -1:
+            raise ValueError(f"invalid critic_crop {self.critic_crop}; expected -1 (whole), 0 (auto) or a side in px")
+
+
+def critic_crop_size(requested: int, side: int, scale: int) -> int:
+    """The crop side D sees for patches of ``side`` px: ``requested``, or the automatic choice.
+
+    ``0`` gives ``side - scale`` (at least half the patch); ``-1`` the whole patch.
+    :raises UsageError: when ``requested`` is larger than the patch.
+    """
+    if requested == -1:
+        return side
+    if requested == 0:
+        return max(side - scale, (side + 1) // 2)
+    if requested > side:
+        raise UsageError(f"critic_crop {requested} px is larger than the {side}-px training patches; "
+                         f"expected at most {side} (or 0 = auto, -1 = whole)")
+    return requested
+
+
+@register_term("unsupervised")
+class UnsupervisedTerm(UnpairedTerm):
+    """D tells SR outputs from unpaired HR pool patches; G is rewarded for fooling it.
+
+    The report warns that with dissimilar datasets "D risks telling images apart by content (the
+    kind of object shown) rather than by quality". Two mitigations here: D sees random crops
+    (``critic_crop``), drawn independently for real and fake images, so it judges local texture
+    and sharpness more than layout, and cannot key on the generator's pixel-shuffle phase; and
+    the owner ramps the adversarial weight. Stability tricks of the SRGAN report (one-sided label
+    smoothing, replay, spectral norm) are on by default, as in ``srgan``.
+    """
+
+    Options = UnsupervisedTermOptions
+    requires_hr_pool = True
+
+    def setup(self, data: Any) -> None:
+        opts, ctx = self.options, self.context
+        if data.hr_pool is None or len(data.hr_pool) == 0:
+            raise IncompatibleError("the unsupervised adversarial term needs an HR pool of unpaired HR images; "
+                                    "this trial has none (use --hr-source folder:PATH or another dataset, or "
+                                    "--hr-source paired with hr_fraction > 0)")
+        self.notes: list[str] = []
+        self.adversary: Adversary = create_adversarial(
+            ctx, discriminator=opts.discriminator, loss=opts.adversarial_loss, real_label=opts.real_label,
+            lr=opts.lr_d, spectral_norm=opts.spectral_norm_d, n_critic=opts.n_critic, notes=self.notes)
+        self.replay = ReplayBuffer(opts.replay_size, seed=ctx.seed)
+        self._last_real: torch.Tensor | None = None
+
+    def modules(self) -> Mapping[str, nn.Module]:
+        return {"discriminator": self.adversary.discriminator}
+
+    def optimizers(self) -> Mapping[str, torch.optim.Optimizer]:
+        return {"d": self.adversary.optimizer}
+
+    def extra_state(self) -> dict[str, Any]:
+        return {"replay": self.replay.state_dict(), "notes": list(self.notes)}
+
+    def load_extra_state(self, state: Mapping[str, Any]) -> None:
+        if "replay" in state:
+            self.replay.load_state_dict(state["replay"])
+
+    def _crop(self, images: torch.Tensor) -> torch.Tensor:
+        side = min(images.shape[-2:])
+        return random_crops(images, critic_crop_size(self.options.critic_crop, side, self.context.scale))
+
+    def _real(self, data: Any, count: int) -> torch.Tensor:
+        return self._crop(data.hr_pool.batch(count, self.context.device))
+
+    def critic_step(self, sr: torch.Tensor, lr: torch.Tensor, data: Any, step: int) -> dict[str, float]:
+        stats: dict[str, Any] = {}
+        for _ in range(self.adversary.n_critic):
+            real = self._real(data, sr.shape[0])
+            shown = self.replay.mix(self._crop(sr.detach()), self.options.replay_fraction)
+            stats = discriminator_step(self.adversary, real, shown)
+            self._last_real = real
+        return stats
+
+    def generator_loss(self, sr: torch.Tensor, lr: torch.Tensor, data: Any, step: int) -> torch.Tensor:
+        real = self._last_real if self._last_real is not None else self._real(data, sr.shape[0])
+        return generator_adversarial_loss(self.adversary, real, self._crop(sr))
+
+
+@dataclass(frozen=True)
+class UnsupervisedOptions(TermMethodOptions, UnsupervisedTermOptions):
+    """Options of the ``unsupervised`` method: the generator side, then the adversarial term's."""
+
+    def __post_init__(self) -> None:
+        TermMethodOptions.__post_init__(self)
+        UnsupervisedTermOptions.__post_init__(self)
+
+
+class UnsupervisedMethod(ConsistencyTermMethod):
+    """SRGAN report III.2: content loss on the LR (consistency), adversarial loss against an unpaired HR pool.
+
+    Trained on the LR of every training image (paired HR is never used as a target). Needs an HR
+    pool: at ``--hr-source none``, or ``paired`` with no paired image, the trial is
+    ``incompatible``. Choices the report leaves open: the consistency loss is L1 on the clamped
+    output (:func:`consistency_loss`); pre-training with it alone for 30% of the budget, then the
+    adversarial weight ramps to 1e-3 over half of the rest (the report found a gradual increase
+    "not very opportune" because consistency alone gives poor images; here the generator adds a
+    bicubic residual, so consistency alone already gives at least bicubic quality, and the ramp
+    guards against the artefacts the report saw when raising the weight); D sees non-aligned
+    random crops (see :class:`UnsupervisedTerm`).
+    """
+
+    Options = UnsupervisedOptions
+    Term = UnsupervisedTerm
+    requires_hr_pool = True
+
+
+__all__ = ["UnsupervisedMethod", "UnsupervisedOptions", "UnsupervisedTerm", "UnsupervisedTermOptions",
+           "critic_crop_size"]

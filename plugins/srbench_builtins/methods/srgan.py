@@ -1,0 +1,344 @@
+"""``srgan``: SRGAN (Ledig et al. 2017) on the paired subset, with every extension of the SRGAN report.
+
+The generator minimises ``content + w * adversarial``; the discriminator tells HR patches from
+generated ones. The report (Beroukhim & Ruel, 2019, section III.1) adds the tricks below, each
+behind an option of :class:`SRGANOptions` (``--set srgan.OPTION=VALUE``).
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from typing import Any, Literal, Mapping
+
+import torch
+from torch import nn
+
+from srbench.errors import IncompatibleError
+from srbench.interfaces import Method
+from srbench.ops import imresize
+from srbench.options import option
+
+from .gan_common import (
+    Adversary,
+    create_adversarial,
+    create_generator,
+    create_generator_optimizer,
+    discriminator_step,
+    generator_adversarial_loss,
+)
+from .perceptual import VGGFeatureLoss, pixel_loss, vgg19_layer_names, vgg19_missing_reason, vgg19_weights_path
+from .replay import ReplayBuffer
+from .schedules import LRDecay, PhasePlan, Ramp, RampShape, check_fraction, lr_factor, set_lr_factor, steps_of
+
+#: Phase names, in budget order.
+PRETRAIN, D_ONLY, JOINT = "pretrain", "d_only", "joint"
+#: The only scale progressive growing handles: one x2 stage, then a second one.
+PROGRESSIVE_SCALE = 4
+
+
+@dataclass(frozen=True)
+class SRGANOptions:
+    """Options of the ``srgan`` method (see :class:`SRGANMethod` for the reasoning behind the defaults)."""
+
+    generator: str = option("srresnet", "generator network (srbench list generators); progressive needs srresnet")
+    discriminator: str = option("srgan", "discriminator network (srbench list discriminators)")
+    adversarial_loss: str = option("nonsaturating", "GAN objective (srbench list adversarial_losses)")
+    content_loss: Literal["mse", "l1", "vgg"] = option(
+        "mse", "content loss of the joint phase: pixel mse/l1, or vgg (VGG19 features, SRGAN's VGG54)")
+    pixel_loss: Literal["mse", "l1"] = option(
+        "mse", "pixel loss of the pre-training when content_loss=vgg (report: MSE), and the fallback when the "
+               "VGG19 weights are missing")
+    vgg_layer: str = option("conv5_4", "VGG19 layer of the vgg content loss; conv = before its ReLU (report)")
+    vgg_weights: str = option("", "VGG19 ImageNet state dict; empty = TORCH_HOME hub cache "
+                                  "(hub/checkpoints/vgg19-dcbb9e9d.pth), never downloaded")
+    lr_g: float = option(5e-4, "generator learning rate (optimizer type from the adversarial loss: Adam for "
+                               "nonsaturating)")
+    lr_d: float | None = option(None, "discriminator learning rate; none = the adversarial loss's recommended "
+                                      "one (1e-4 for nonsaturating)")
+    lr_decay: LRDecay = option("cosine", "learning-rate decay of G and D over the budget: none, cosine, step")
+    pretrain_fraction: float = option(0.3, "share of the budget spent on the content loss only (report: one "
+                                           "epoch of MSE)")
+    d_only_fraction: float = option(0.05, "share of the budget then spent training D alone (report: less than an "
+                                          "epoch)")
+    adversarial_weight: float = option(1e-3, "final weight of the adversarial loss (SRGAN: 1e-3)")
+    ramp_fraction: float = option(0.5, "share of the joint phase over which the adversarial weight rises from 0")
+    ramp_shape: RampShape = option("linear", "shape of the adversarial-weight ramp: linear or cosine")
+    real_label: float = option(0.9, "label of real images for D (one-sided label smoothing; 1 = off)")
+    n_critic: int | None = option(None, "D updates per G update; none = the loss's (wgan: 5)")
+    replay_size: int = option(64, "experience replay: past generated images kept for D (0 = off)")
+    replay_fraction: float = option(0.5, "share of each fake batch shown to D drawn from the replay buffer")
+    spectral_norm_g: bool = option(False, "spectral normalisation in the generator (report: on)")
+    spectral_norm_d: bool = option(True, "spectral normalisation in the discriminator (report: on)")
+    batch_norm_d: bool | None = option(None, "batch norm in D when it has the option; none = its default, "
+                                             "off for wgan-gp")
+    progressive: bool = option(False, "train x2 first, then grow the generator to x4 (x4 only; srresnet)")
+    progressive_switch: float = option(0.5, "share of the budget trained at x2 before growing")
+    freeze_reused: bool = option(False, "after growing, train only the new x2 stage (report: faster)")
+    fade_in_fraction: float = option(0.2, "share of the x4 stage over which the new stage fades in (alpha 0 -> 1)")
+    lr_on_the_fly: bool = option(False, "recompute each LR batch from its HR with the trial's degradation, in "
+                                        "float (not quantised to uint8)")
+    clamp_lr: bool = option(True, "clamp LR made on the fly back into [0, 1] (report: bicubic overshoots)")
+
+    def __post_init__(self) -> None:
+        for name in ("pretrain_fraction", "d_only_fraction", "ramp_fraction", "replay_fraction",
+                     "fade_in_fraction"):
+            check_fraction(getattr(self, name), name)
+        check_fraction(self.progressive_switch, "progressive_switch", below_one=True)
+        if self.pretrain_fraction + self.d_only_fraction > 1.0:
+            raise ValueError(f"pretrain_fraction + d_only_fraction = "
+                             f"{self.pretrain_fraction + self.d_only_fraction:g} exceeds the budget; expected <= 1")
+        if not self.adversarial_weight >= 0:
+            raise ValueError(f"invalid adversarial_weight {self.adversarial_weight!r}; expected a number >= 0")
+        if not 0.0 < self.real_label <= 1.0:
+            raise ValueError(f"invalid real_label {self.real_label!r}; expected a value in (0, 1]")
+        if self.replay_size < 0:
+            raise ValueError(f"invalid replay_size {self.replay_size!r}; expected 0 (off) or more images")
+        if self.n_critic is not None and self.n_critic < 1:
+            raise ValueError(f"invalid n_critic {self.n_critic!r}; expected a positive integer or none")
+        for name in ("lr_g", "lr_d"):
+            value = getattr(self, name)
+            if value is not None and not value > 0:
+                raise ValueError(f"invalid {name} {value!r}; expected a positive number")
+        if self.vgg_layer not in vgg19_layer_names():
+            raise ValueError(f"unknown vgg_layer {self.vgg_layer!r}; accepted: conv1_1 ... conv5_4, relu1_1 ... "
+                             f"relu5_4, pool1 ... pool5")
+
+
+class SRGANMethod(Method):
+    """SRGAN on the paired subset, with the SRGAN report's extensions; needs paired HR.
+
+    Budget phases (report: "initialise G with MSE only for one epoch ... then train D alone for a
+    few iterations, less than an epoch, so it does not overfit G's current state"):
+
+    1. ``pretrain_fraction`` of the steps: content loss only, D untouched;
+    2. ``d_only_fraction``: D only (G frozen, in eval mode), so the joint phase does not start
+       against a random D;
+    3. joint training: ``n_critic`` D updates (the loss's: WGAN 5) then one G update on
+       ``content + w * adversarial``, ``w`` rising from 0 to ``adversarial_weight`` (SRGAN: 1e-3)
+       over ``ramp_fraction`` of the joint phase (report: raising it gradually guarantees results at
+       least as good as the content loss alone).
+
+    Other tricks: one-sided label smoothing (``real_label`` 0.9: D is never sure, which stabilises
+    training); experience replay (``replay_size`` past fakes, ``replay_fraction`` of each fake
+    batch, so D does not overfit G's current state); spectral normalisation (``spectral_norm_g``,
+    ``spectral_norm_d``); progressive growing x2 -> x4 (``progressive``: the x2 stage trains on
+    HR downscaled by 2, then the generator grows, reusing ~90% of its weights, optionally frozen,
+    with the new stage faded in); a VGG19 content loss on pre-activation features
+    (``content_loss=vgg``, ``vgg_layer=conv5_4``); LR recomputed in float and clamped
+    (``lr_on_the_fly``, ``clamp_lr``). Deterministic cuDNN is the runner's ``--deterministic``.
+
+    Defaults: the report's tricks that help stability are on (label 0.9, replay 64 images / half
+    the fake batch, spectral norm in D, 30% pre-training, 5% D-only, ramp over half the joint
+    phase). Spectral norm in G is off: it caps the generator's gain and costs PSNR in short CPU
+    budgets. Progressive growing is off (x4 only). The pixel content loss is mse and G's learning
+    rate 5e-4 with cosine decay, as ``srresnet``'s defaults, so the two differ only by the
+    adversarial part. ``content_loss=vgg`` needs VGG19 weights on disk; without them the method
+    uses ``pixel_loss`` and records a note (``extra_state()["notes"]``, and a warning).
+    """
+
+    Options = SRGANOptions
+    requires_paired = True
+
+    # -- setup ------------------------------------------------------------------------------
+    def setup(self, data: Any) -> None:
+        opts: SRGANOptions = self.options
+        ctx = self.context
+        self.trial_notes: list[str] = []
+        total = ctx.total_steps
+        self.phases = PhasePlan(total, [(PRETRAIN, opts.pretrain_fraction), (D_ONLY, opts.d_only_fraction)],
+                                rest=JOINT)
+        joint = self.phases[JOINT]
+        self.adversarial_ramp = Ramp(joint.start, steps_of(opts.ramp_fraction, joint.length),
+                                     opts.adversarial_weight, opts.ramp_shape)
+        self.phase = self.phases.name_at(0)
+
+        self.generator_x2: nn.Module | None = None
+        self.grown = False
+        if opts.progressive:
+            self._setup_progressive()
+        else:
+            self.generator = create_generator(ctx, opts.generator, spectral_norm=opts.spectral_norm_g)
+
+        self.adversary: Adversary = create_adversarial(
+            ctx, discriminator=opts.discriminator, loss=opts.adversarial_loss, real_label=opts.real_label,
+            lr=opts.lr_d, spectral_norm=opts.spectral_norm_d, batch_norm=opts.batch_norm_d,
+            n_critic=opts.n_critic, notes=self.trial_notes)
+        self.optimizer_g = create_generator_optimizer(self.generator.parameters(), self.adversary.loss, opts.lr_g)
+        self.optimizer_g_x2 = (create_generator_optimizer(self.generator_x2.parameters(), self.adversary.loss,
+                                                          opts.lr_g)
+                               if self.generator_x2 is not None else None)
+        self.replay = ReplayBuffer(opts.replay_size, seed=ctx.seed)
+        self._setup_content_losses()
+        for note in self.trial_notes:
+            warnings.warn(f"srgan: {note}", stacklevel=2)
+
+    def _setup_progressive(self) -> None:
+        opts, ctx = self.options, self.context
+        if ctx.scale != PROGRESSIVE_SCALE:
+            raise IncompatibleError(f"srgan progressive growing goes x2 -> x4; it cannot run at x{ctx.scale} "
+                                    f"(use --scale 4 or --set srgan.progressive=false)")
+        self.generator_x2 = create_generator(ctx, opts.generator, 2, spectral_norm=opts.spectral_norm_g)
+        if not callable(getattr(self.generator_x2, "grow", None)):
+            raise IncompatibleError(f"srgan progressive growing needs a generator with grow() (srresnet); "
+                                    f"{opts.generator!r} has none")
+        # The x4 network is built (grown) now so the modules and optimizers checkpointed are the same
+        # at every step; its reused layers receive the x2 weights when the x4 stage starts.
+        self.generator = create_generator(ctx, opts.generator, 2, spectral_norm=opts.spectral_norm_g)
+        self.generator.grow(alpha=1.0)
+        self.new_parameter_names = set(self.generator.state_dict()) - set(self.generator_x2.state_dict())
+        self.switch_step = steps_of(opts.progressive_switch, ctx.total_steps)
+        self.fade_in = Ramp(self.switch_step, steps_of(opts.fade_in_fraction, ctx.total_steps - self.switch_step))
+
+    def _setup_content_losses(self) -> None:
+        opts = self.options
+        pixel_name = opts.content_loss if opts.content_loss != "vgg" else opts.pixel_loss
+        self.pretrain_loss = pixel_loss(pixel_name)
+        self.content_loss: nn.Module | Any = self.pretrain_loss
+        self.content_loss_name = pixel_name
+        if opts.content_loss == "vgg":
+            missing = vgg19_missing_reason(opts.vgg_weights)
+            if missing is None:
+                self.content_loss = VGGFeatureLoss(vgg19_weights_path(opts.vgg_weights),
+                                                   opts.vgg_layer).to(self.context.device)
+                self.content_loss_name = f"vgg_{opts.vgg_layer}"
+            else:
+                self.trial_notes.append(f"content_loss vgg fell back to the {pixel_name} pixel loss: {missing}")
+
+    def notes(self) -> list[str]:
+        """One-line notes about this trial's set-up (fallbacks, ignored settings) for its result record."""
+        return list(self.trial_notes)
+
+    # -- what the core checkpoints -----------------------------------------------------------
+    def modules(self) -> Mapping[str, nn.Module]:
+        mods: dict[str, nn.Module] = {"generator": self.generator, "discriminator": self.adversary.discriminator}
+        if self.generator_x2 is not None:
+            mods["generator_x2"] = self.generator_x2
+        return mods
+
+    def optimizers(self) -> Mapping[str, torch.optim.Optimizer]:
+        opts: dict[str, torch.optim.Optimizer] = {"g": self.optimizer_g, "d": self.adversary.optimizer}
+        if self.optimizer_g_x2 is not None:
+            opts["g_x2"] = self.optimizer_g_x2
+        return opts
+
+    def extra_state(self) -> dict[str, Any]:
+        return {"phase": self.phase, "grown": self.grown, "replay": self.replay.state_dict(),
+                "notes": list(self.trial_notes)}
+
+    def load_extra_state(self, state: Mapping[str, Any]) -> None:
+        self.phase = str(state["phase"])
+        self.grown = bool(state["grown"])
+        self.replay.load_state_dict(state["replay"])
+
+    # -- training ---------------------------------------------------------------------------
+    def draw_batch(self, data: Any, stage_scale: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """A paired ``(lr, target)`` batch for the current stage.
+
+        With ``lr_on_the_fly`` the LR is recomputed from the HR with the trial's degradation in
+        float (random parameters from torch's global, checkpointed RNG), clamped to ``[0, 1]``
+        when ``clamp_lr``. At the x2 stage of progressive growing the target is the HR downscaled
+        by 2 (MATLAB bicubic), clamped to ``[0, 1]``.
+
+        :param stage_scale: the scale the generator produces now (default: the trial's).
+        """
+        ctx, opts = self.context, self.options
+        lr, hr = data.paired.batch(ctx.batch_size, ctx.device)
+        if opts.lr_on_the_fly:
+            with torch.no_grad():
+                lr = ctx.degradation(hr)
+            if opts.clamp_lr:
+                lr = lr.clamp(0.0, 1.0)
+        scale = ctx.scale if stage_scale is None else stage_scale
+        if scale != ctx.scale:
+            with torch.no_grad():
+                hr = imresize(hr, scale=scale / ctx.scale).clamp_(0.0, 1.0)
+        return lr, hr
+
+    def _stage(self, step: int) -> tuple[nn.Module, torch.optim.Optimizer, int]:
+        """The generator trained at ``step``, its optimizer and its scale (progressive growing)."""
+        if self.generator_x2 is None:
+            return self.generator, self.optimizer_g, self.context.scale
+        if step < self.switch_step:
+            return self.generator_x2, self.optimizer_g_x2, PROGRESSIVE_SCALE // 2  # type: ignore[return-value]
+        if not self.grown:
+            self._grow()
+        self.generator.alpha = self.fade_in.value(step)
+        if self.options.freeze_reused:
+            for name, parameter in self.generator.named_parameters():
+                parameter.requires_grad_(name in self.new_parameter_names)
+        return self.generator, self.optimizer_g, self.context.scale
+
+    def _grow(self) -> None:
+        """Start the x4 stage: the x4 network takes every x2 weight; only its new stage keeps its init."""
+        result = self.generator.load_state_dict(self.generator_x2.state_dict(), strict=False)  # type: ignore[union-attr]
+        if result.unexpected_keys or set(result.missing_keys) != self.new_parameter_names:
+            raise RuntimeError(f"progressive growing: the x4 generator does not extend the x2 one "
+                               f"(missing {sorted(result.missing_keys)[:3]}, unexpected {result.unexpected_keys[:3]})")
+        self.replay.clear()  # stored fakes are x2-sized
+        self.grown = True
+
+    def _generator_step(self, optimizer: torch.optim.Optimizer, loss: torch.Tensor) -> None:
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+
+    def _critic_updates(self, data: Any, generator: nn.Module, scale: int,
+                        keep_last_graph: bool) -> tuple[dict[str, torch.Tensor], torch.Tensor, torch.Tensor]:
+        """``n_critic`` D updates, each on a fresh batch; returns the last stats, fake and target.
+
+        The last fake keeps its graph when ``keep_last_graph`` (the G update reuses it).
+        """
+        stats: dict[str, torch.Tensor] = {}
+        fake = target = torch.empty(0)
+        for i in range(self.adversary.n_critic):
+            lr, target = self.draw_batch(data, scale)
+            if keep_last_graph and i == self.adversary.n_critic - 1:
+                fake = generator(lr)
+            else:
+                with torch.no_grad():
+                    fake = generator(lr)
+            shown = self.replay.mix(fake, self.options.replay_fraction)
+            stats = discriminator_step(self.adversary, target, shown)
+        return stats, fake, target
+
+    def train_step(self, step: int, data: Any) -> Mapping[str, float | torch.Tensor]:
+        opts = self.options
+        factor = lr_factor(opts.lr_decay, step, self.context.total_steps)
+        for optimizer in self.optimizers().values():
+            set_lr_factor(optimizer, factor)
+        generator, optimizer_g, scale = self._stage(step)
+        self.phase = self.phases.name_at(step)
+        extra: dict[str, float] = {"alpha": float(self.generator.alpha)} if self.grown else {}
+
+        if self.phase == PRETRAIN:
+            lr, target = self.draw_batch(data, scale)
+            loss = self.pretrain_loss(generator(lr), target)
+            self._generator_step(optimizer_g, loss)
+            return {"content": loss.detach(), **extra}
+
+        if self.phase == D_ONLY:
+            generator.eval()  # G is frozen: not even its batch-norm statistics move
+            try:
+                stats, _, _ = self._critic_updates(data, generator, scale, keep_last_graph=False)
+            finally:
+                generator.train()
+            return {**stats, **extra}
+
+        stats, fake, target = self._critic_updates(data, generator, scale, keep_last_graph=True)
+        weight = self.adversarial_ramp.value(step)
+        content = self.content_loss(fake, target)
+        adversarial = generator_adversarial_loss(self.adversary, target, fake)
+        total = content + weight * adversarial
+        self._generator_step(optimizer_g, total)
+        return {"content": content.detach(), "adversarial": adversarial.detach(), "adversarial_weight": weight,
+                "g_loss": total.detach(), **stats, **extra}
+
+    # -- inference --------------------------------------------------------------------------
+    def super_resolve(self, lr: torch.Tensor) -> torch.Tensor:
+        if self.generator_x2 is not None:
+            self.generator.alpha = 1.0  # the fade-in ends within the budget (fade_in_fraction <= 1)
+        return self.generator(lr)
+
+
+__all__ = ["SRGANMethod", "SRGANOptions"]
