@@ -17,6 +17,7 @@ from srbench.options import parse_options
 from srbench.plugin_manager import load_plugins
 from srbench.training.profiles import get_profile
 from srbench_builtins.methods import srgan as srgan_module
+from srbench_builtins.methods.gan_common import create_adversarial, discriminator_step, generator_adversarial_loss
 from srbench_builtins.methods.perceptual import (FEATURE_SCALE, IMAGENET_MEAN, IMAGENET_STD, VGG19_FILE,
                                                  VGGFeatureLoss, vgg19_features)
 from srbench_builtins.methods.replay import ReplayBuffer
@@ -230,6 +231,24 @@ def test_spectral_norm_present_only_when_on(registries, data_by_scale):
     assert count_spectral_norm(flipped.adversary.discriminator) == 0
     convs = [m for m in flipped.generator.modules() if isinstance(m, torch.nn.Conv2d)]
     assert count_spectral_norm(flipped.generator) == len(convs) > 0
+
+
+def test_adversarial_helpers_update_only_their_own_player(registries):
+    context = MethodContext(scale=4, degradation=registries.degradations.create("bicubic", 4),
+                            device=torch.device("cpu"), profile=profile(4), registries=registries, seed=0)
+    adversary = create_adversarial(context, discriminator="srgan", loss="wgan")
+    d = adversary.discriminator
+    real, fake = torch.rand(4, 3, 16, 16), torch.rand(4, 3, 16, 16, requires_grad=True)
+    before = snapshot(d)
+    stats = discriminator_step(adversary, real, fake)
+    assert not same_state(d, before) and fake.grad is None
+    assert set(stats) == {"d_loss", "d_penalty", "d_real", "d_fake"}
+    assert all(p.abs().max() <= 0.01 for p in d.parameters())  # wgan's weight clipping ran after the step
+    d_grads = [p.grad.clone() for p in d.parameters()]
+    generator_adversarial_loss(adversary, real, fake).backward()
+    assert fake.grad is not None and fake.grad.abs().sum() > 0  # gradients reach the generator's output
+    assert all(torch.equal(p.grad, g) for p, g in zip(d.parameters(), d_grads))  # none accumulate in D
+    assert all(p.requires_grad for p in d.parameters())
 
 
 # -- progressive growing -------------------------------------------------------------------
