@@ -16,7 +16,8 @@ Constants rather than string literals, so plugins and reports read results the s
       "cost": {"train_seconds", "inference_ms_per_megapixel", "params"},
       "training": {"steps", "resumed_from", "last_losses"},
       "versions": {"srbench", "torch", "python", "plugins": {plugin: version}},
-      "device": "cpu", "wall_seconds": ..., "finished_at": ISO-8601
+      "device": "cpu", "wall_seconds": ..., "finished_at": ISO-8601,
+      "notes": ["one-line remarks of the method, e.g. a fallback it took"]
     }
 """
 

@@ -49,3 +49,10 @@ def testdata_dir() -> Path:
     if not path.is_dir():
         pytest.skip(f"shared test data not found at {path} (set SRBENCH_TESTDATA to its folder)")
     return path
+
+
+# One torch thread in tests: the tiny tensors here gain nothing from a second thread, and on a busy
+# 2-core machine OpenMP spin-waits made a 0.28 s training step take 2 s.
+import torch as _torch  # noqa: E402
+
+_torch.set_num_threads(1)

@@ -127,6 +127,13 @@ class Method(ABC):
     def load_extra_state(self, state: Mapping[str, Any]) -> None:
         """Restore what :meth:`extra_state` returned."""
 
+    def notes(self) -> list[str]:
+        """One-line remarks for the result (e.g. "VGG19 weights absent: pixel content loss used").
+
+        Written to ``result.json`` under ``notes`` and shown in the report; empty by default.
+        """
+        return []
+
     def train_step(self, step: int, data: "TrainingData") -> Mapping[str, float | torch.Tensor]:
         """One optimisation step; draws its batches from ``data``.
 

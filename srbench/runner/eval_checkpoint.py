@@ -84,6 +84,7 @@ def evaluate_method(*, method: str | None, dataset: str, scale: int, checkpoint:
         state = torch.load(ckpt, map_location=runner.device, weights_only=True)
         for k, m in instance.modules().items():
             m.load_state_dict(state["modules"][k])
+        instance.load_extra_state(state["method"])
     else:
         instance.setup(TrainingData.empty(config.scale, runner.degradation))
     for m in instance.modules().values():

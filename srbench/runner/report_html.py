@@ -206,6 +206,12 @@ def _plots(out: Path, agg: pd.DataFrame, results: Sequence[dict[str, Any]]) -> s
     return "".join(parts)
 
 
+def _notes(results: Sequence[dict[str, Any]]) -> str:
+    items = [f"<li><code>{html.escape(r['trial_id'])}</code>: {html.escape(n)}</li>"
+             for r in results for n in r.get("notes") or []]
+    return f"<h2>Notes from methods</h2><ul>{''.join(items)}</ul>" if items else ""
+
+
 def render_report(out: Path, agg: pd.DataFrame, results: Sequence[dict[str, Any]]) -> str:
     """The whole page as a string."""
     n_ok = sum(r.get("status") == STATUS_OK for r in results)
@@ -216,6 +222,7 @@ def render_report(out: Path, agg: pd.DataFrame, results: Sequence[dict[str, Any]
         "Mean over seeds ± 95% confidence half-width; rank by PSNR-Y. "
         f"⚠ marks hf_ratio above {HF_ARTEFACT_THRESHOLD} (more high-frequency energy than the truth: artefacts).</p>"
         f"<h2>Leaderboard</h2>{_tables(agg)}"
+        f"{_notes(results)}"
         f"<h2>Plots</h2>{_plots(out, agg, results)}"
         f"<h2>Images</h2><p class=\"note\">Central crops. LR shown enlarged without interpolation. "
         "G(HR): the network applied to the HR image (the SRGAN report's ultra-resolution).</p>"

@@ -263,7 +263,7 @@ class Runner:
         result: dict[str, Any] = {
             "schema": SCHEMA_VERSION, "trial_id": trial.trial_id, "status": STATUS_FAILED, "reason": "",
             "spec": spec.to_dict(), "split": None, "metrics": {}, "cost": {}, "training": {},
-            "versions": self._versions(), "device": str(self.device),
+            "versions": self._versions(), "device": str(self.device), "notes": [],
         }
         t0 = time.perf_counter()
         seed_everything(spec.seed)
@@ -308,6 +308,7 @@ class Runner:
                 "inference_ms_per_megapixel": 1000 * seconds_inf / megapixels if megapixels else None,
                 "params": sum(p.numel() for m in method.inference_modules().values() for p in m.parameters()),
             }
+            result["notes"] = list(method.notes())
             result["status"] = STATUS_OK
         except DataError:
             raise  # bad user data (an image smaller than a patch): a usage error, not a failed trial
