@@ -117,7 +117,7 @@ def test_gradient_flows_through_mild_measurements_too(factors):
 
 
 def test_measurement_is_a_crop_of_the_resized_image():
-    method, _ = make_method(4, min_factor=1.0, max_factor=1.0, blur_prob=0.0)
+    method, _ = make_method(4, min_factor=1.0, max_factor=1.0, blur_prob=0.0, orient=False)
     measurement = method.term.measurement
     x = torch.rand(3, 3, 24, 24)
     params = measurement.sample(3)
@@ -129,10 +129,19 @@ def test_measurement_is_a_crop_of_the_resized_image():
         match = (windows[i] - out[i][:, None, None]).abs().amax(dim=(0, 3, 4))
         assert float(match.min()) == 0.0
     # At factor 2 the sample is a window of the bicubic half-size image, not of the original.
-    method, _ = make_method(4, min_factor=2.0, max_factor=2.0, blur_prob=0.0)
+    method, _ = make_method(4, min_factor=2.0, max_factor=2.0, blur_prob=0.0, orient=False)
     out2 = method.term.measurement.measure(x, method.term.measurement.sample(3))
     half = imresize(x, scale=0.5).unfold(2, 6, 1).unfold(3, 6, 1)
     assert float((half[0] - out2[0][:, None, None]).abs().amax(dim=(0, 3, 4)).min()) < 1e-6
+
+
+@pytest.mark.parametrize("orient", [False, True])
+def test_orient_turns_measured_crops(orient):
+    method, _ = make_method(4, min_factor=1.0, max_factor=1.0, blur_prob=0.0, orient=orient)
+    ramp = torch.linspace(0, 1, 24).expand(32, 3, 24, 24)  # varies along x only
+    out = method.term.measurement.measure(ramp, method.term.measurement.sample(32))
+    varies_along_y = out.diff(dim=-2).abs().amax(dim=(1, 2, 3)) > 0
+    assert bool(varies_along_y.any()) == orient
 
 
 def _critic_inputs(method, data):
@@ -183,16 +192,34 @@ def test_real_measurements_follow_the_regime():
     method, _ = make_method(4, hr_fraction=0.5, hr_source="none", hr_real_fraction=0.5)
     share = float(method.term._draw(400).hr_real.float().mean())
     assert 0.35 < share < 0.65
-    reals = method.term.real_measurements(method.term._draw(8))
+    params = method.term._draw(8)
+    reals, hr = method.term.real_measurements(params)
     assert reals.shape == (8, 3, 6, 6)
+    assert (hr is None) == (not bool(params.hr_real.any()))
     # Pure AmbientGAN reals without HR: only the full measurement remains (the documented trap).
     method, _ = make_method(4, hr_fraction=0.0, hr_source="none", lr_reals="full_scale")
     assert bool((method.term._draw(32).factors == 4.0).all())
-    assert any("reduces to LR-consistency" in n for n in method.term.notes)
+    assert any("reduces to LR-consistency" in n for n in method.notes())
     # ... and with HR, every milder measurement takes an HR real.
     method, _ = make_method(4, hr_fraction=0.5, hr_source="none", lr_reals="full_scale")
     params = method.term._draw(64)
     assert bool(params.hr_real[params.factors < 4.0].all())
+
+
+@pytest.mark.parametrize("matched", [True, False])
+def test_fakes_matched_with_hr_reals_come_from_degraded_hr(matched):
+    method, _ = make_method(4, hr_fraction=0.5, hr_source="none", hr_real_fraction=1.0, blur_prob=0.0,
+                            hr_matched_fakes=matched)
+    sr = torch.zeros(4, 3, 24, 24, requires_grad=True)  # what the method's own LR batch gave
+    method.generator.zero_grad(set_to_none=True)
+    real, fake = method.term.pair(sr)
+    assert real.shape == fake.shape == (4, 3, 6, 6)
+    if matched:  # every real is a measured HR patch, so every fake is G(degrade(that HR)), not sr
+        assert float(fake.detach().abs().mean()) > 0.05
+        fake.sum().backward()
+        assert any(p.grad is not None and float(p.grad.abs().sum()) > 0 for p in method.generator.parameters())
+    else:
+        assert float(fake.detach().abs().max()) == 0.0
 
 
 def test_ambient_term_is_registered_for_fewhr():

@@ -152,9 +152,13 @@ def test_unsupervised_term_refuses_a_regime_without_pool():
 
 
 def test_unsupervised_pretraining_uses_consistency_only():
-    method, data = make_method("unsupervised", 4, hr_source=POOL, pretrain_fraction=0.5)
+    method, data = make_method("unsupervised", 4, hr_source=POOL, pretrain_fraction=0.5, critic_warmup=False)
     assert set(method.train_step(0, data)) == {"consistency", "g_loss"}
     assert "adversarial" in method.train_step(2, data)
+    # With the critic warm-up (default) D trains from the first step, G still gets no adversarial loss.
+    method, data = make_method("unsupervised", 4, hr_source=POOL, pretrain_fraction=0.5)
+    first = method.train_step(0, data)
+    assert "d_loss" in first and "adversarial" not in first
 
 
 # -- cyclesr --------------------------------------------------------------------------------------

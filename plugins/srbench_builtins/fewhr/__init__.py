@@ -18,7 +18,7 @@ from .unsupervised import UnsupervisedMethod
 @hookimpl
 def srbench_register_methods(methods):
     # One line per method; the modules are imported here so an error names the method's module.
-    methods.register("fewhr", FewHRMethod, "semi-supervised few-HR: L1 on the paired subset + consistency and a chosen unpaired term on the LR-only subset")
+    methods.register("fewhr", FewHRMethod, "semi-supervised few-HR: pixel loss on the paired subset + consistency and a chosen unpaired term on the LR-only subset")
     methods.register("pairwise", PairwiseMethod, "iterative x2 encdec + LR-consistency + Siamese pairwise-resolution critic (few-HR proposal); x2/x4")
     methods.register("crossscale", CrossScaleMethod, "ZSSR-style internal learning: LR-of-LR -> LR, plus LR-consistency; no HR at all")
     methods.register("unsupervised", UnsupervisedMethod, "SRGAN report III.2: LR-consistency + adversarial vs an unpaired HR pool; needs --hr-source")

@@ -108,7 +108,7 @@ class CycleSRMethod(Method):
         if data.hr_pool is None or len(data.hr_pool) == 0:
             raise IncompatibleError("cyclesr needs an HR pool of unpaired HR images; this trial has none (use "
                                     "--hr-source folder:PATH or another dataset)")
-        self.notes: list[str] = []
+        self.trial_notes: list[str] = []
         self.generator = create_generator(ctx, opts.generator)
         self.downscaler = Downscaler(ctx.scale, ctx.channels, opts.downscaler_features).to(ctx.device)
         self.optimizer_g = torch.optim.Adam(list(self.generator.parameters()) + list(self.downscaler.parameters()),
@@ -126,7 +126,7 @@ class CycleSRMethod(Method):
         opts = self.options
         return create_adversarial(self.context, discriminator=discriminator, loss=opts.adversarial_loss,
                                   real_label=opts.real_label, lr=opts.lr_d, spectral_norm=opts.spectral_norm_d,
-                                  n_critic=1, notes=self.notes)
+                                  n_critic=1, notes=self.trial_notes)
 
     # -- what the core checkpoints -----------------------------------------------------------
     def modules(self) -> Mapping[str, nn.Module]:
@@ -139,7 +139,11 @@ class CycleSRMethod(Method):
 
     def extra_state(self) -> dict[str, Any]:
         return {"replay_hr": self.replay_hr.state_dict(), "replay_lr": self.replay_lr.state_dict(),
-                "notes": list(self.notes)}
+                "notes": list(self.trial_notes)}
+
+    def notes(self) -> list[str]:
+        """Settings the discriminators' factories ignored, for the result record."""
+        return list(self.trial_notes)
 
     def load_extra_state(self, state: Mapping[str, Any]) -> None:
         self.replay_hr.load_state_dict(state["replay_hr"])

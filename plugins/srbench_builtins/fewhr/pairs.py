@@ -172,5 +172,5 @@ def shift_jointly(a: torch.Tensor, b: torch.Tensor, max_shift: int,
     return a[..., dy:dy + h, dx:dx + w], b[..., dy:dy + h, dx:dx + w]
 
 
-__all__ = ["PairBatch", "bicubic_resize", "degrade_copy", "gaussian_blur", "make_resolution_pairs", "order_pairs", "sample_blur_sigmas",
-           "sample_factors", "shift_jointly"]
+__all__ = ["PairBatch", "bicubic_resize", "degrade_copy", "gaussian_blur", "make_resolution_pairs", "order_pairs",
+           "sample_blur_sigmas", "sample_factors", "shift_jointly"]

@@ -36,7 +36,7 @@ from .siamese import SiameseResolutionCritic
 from .term_method import ConsistencyTermMethod, TermMethodOptions
 from .unpaired_terms import UnpairedTerm, register_term
 
-#: Critic width per profile size preset (16 keeps one 8-pair pass near 0.2 s on 2 CPU cores).
+#: Critic width per profile size preset (16: forward + backward on 8 pairs of 48 px ~0.2 s on one CPU core).
 CRITIC_FEATURES = {"small": 16, "full": 32}
 #: Real pairs count as "full strength" for ``generator_target`` when their factor is at least
 #: this share of the way from ``min_factor`` to the scale (the upper half of the strengths).
@@ -135,9 +135,10 @@ class PairwiseTerm(UnpairedTerm):
 
     Generator loss: ``BCE(D(G(y), up(y)), t)`` where ``up`` is MATLAB bicubic and ``t`` is
     ``generator_target`` or, by default, the critic's confidence on strong real pairs (factors
-    in the upper half of ``[min_factor, scale]``, as ``up(y)`` is x``scale``; moving average). A target below 1 bounds the push: G is asked
-    to be as clearly sharper than ``up(y)`` as a real image is than its own x``scale`` copy,
-    not more, so over-sharpening (hf_ratio > 1) is pushed back. Plus, with HR pairs,
+    in the upper half of ``[min_factor, scale]``, as ``up(y)`` is x``scale``; moving average).
+    A target below 1 bounds the push: G is asked to be as clearly sharper than ``up(y)`` as a
+    real image is than its own x``scale`` copy, not more, so over-sharpening (hf_ratio > 1) is
+    pushed back. Plus, with HR pairs,
     ``hr_pair_weight * BCE(D(G(y_hr), hr), 0.5)``: the pair "HR vs SR of its LR" must be
     undecidable (a target of 1 would ask G to out-sharpen real HR).
 

@@ -9,7 +9,10 @@ used) with::
 
 where ``w`` is 0 during the consistency-only pre-training, then ramps to ``adversarial_weight``
 (SRGAN report: pre-train with the content loss, then raise the adversarial weight gradually).
-The term's critic is updated from the end of the pre-training on.
+The term's critic is updated at every step (``critic_warmup``, the report's D-only phase run
+alongside the pre-training: the generator hardly moves then, and a critic that starts with the
+adversarial weight sat at chance level for the whole 300-step ``quick`` budget), or only from
+the end of the pre-training on.
 
 A concrete method declares ``Options`` as a dataclass that inherits both
 :class:`TermMethodOptions` and the term's option dataclass (every field then settable with
@@ -59,6 +62,8 @@ class TermMethodOptions:
     pretrain_fraction: float = option(0.3, "share of the budget trained with the consistency loss only")
     ramp_fraction: float = option(0.5, "share of the rest over which the adversarial weight rises from 0")
     ramp_shape: RampShape = option("linear", "shape of the adversarial-weight ramp: linear or cosine")
+    critic_warmup: bool = option(True, "update the critic during the pre-training too, so it is past chance level "
+                                       "when the adversarial weight starts (SRGAN report: a D-only phase)")
 
     def __post_init__(self) -> None:
         check_fraction(self.pretrain_fraction, "pretrain_fraction")
@@ -97,6 +102,11 @@ class ConsistencyTermMethod(Method):
     def extra_state(self) -> dict[str, Any]:
         return {"term": self.term.extra_state()}
 
+    def notes(self) -> list[str]:
+        """The term's notes (ignored settings, fallbacks), when it keeps any."""
+        term_notes = getattr(self.term, "notes", None)
+        return list(term_notes()) if callable(term_notes) else []
+
     def load_extra_state(self, state: Mapping[str, Any]) -> None:
         self.term.load_extra_state(state.get("term", {}))
 
@@ -111,9 +121,11 @@ class ConsistencyTermMethod(Method):
         losses: dict[str, float | torch.Tensor] = {}
         consistency = consistency_loss(sr, lr, ctx.degradation, kind=opts.consistency_kind)
         total = opts.consistency_weight * consistency
+        joint = self.phases.name_at(step) == JOINT
         # A term without a critic (ambient's "consistency" ablation) adds nothing: no adversarial key.
-        if self.phases.name_at(step) == JOINT and self.term.modules():
+        if self.term.modules() and (joint or opts.critic_warmup):
             losses.update(self.term.critic_step(sr.detach(), lr, data, step))
+        if self.term.modules() and joint:
             weight = self.ramp.value(step)
             adversarial = self.term.generator_loss(sr, lr, data, step)
             total = total + weight * adversarial

@@ -33,7 +33,8 @@ class UnsupervisedTermOptions:
 
     discriminator: str = option("srgan", "discriminator network (srbench list discriminators)")
     adversarial_loss: str = option("nonsaturating", "GAN objective (srbench list adversarial_losses)")
-    lr_d: float | None = option(None, "discriminator learning rate; none = the objective's recommended one")
+    lr_d: float | None = option(4e-4, "discriminator learning rate (TTUR's 4e-4: at the objective's 1e-4 D stayed "
+                                      "at chance level through the quick budget); none = the objective's")
     real_label: float = option(0.9, "label of real images for D (one-sided label smoothing; 1 = off)")
     spectral_norm_d: bool = option(True, "spectral normalisation in the discriminator (SRGAN report)")
     n_critic: int | None = option(None, "D updates per G update; none = the objective's (wgan: 5)")
@@ -86,10 +87,10 @@ class UnsupervisedTerm(UnpairedTerm):
             raise IncompatibleError("the unsupervised adversarial term needs an HR pool of unpaired HR images; "
                                     "this trial has none (use --hr-source folder:PATH or another dataset, or "
                                     "--hr-source paired with hr_fraction > 0)")
-        self.notes: list[str] = []
+        self.trial_notes: list[str] = []
         self.adversary: Adversary = create_adversarial(
             ctx, discriminator=opts.discriminator, loss=opts.adversarial_loss, real_label=opts.real_label,
-            lr=opts.lr_d, spectral_norm=opts.spectral_norm_d, n_critic=opts.n_critic, notes=self.notes)
+            lr=opts.lr_d, spectral_norm=opts.spectral_norm_d, n_critic=opts.n_critic, notes=self.trial_notes)
         self.replay = ReplayBuffer(opts.replay_size, seed=ctx.seed)
         self._last_real: torch.Tensor | None = None
 
@@ -100,7 +101,11 @@ class UnsupervisedTerm(UnpairedTerm):
         return {"d": self.adversary.optimizer}
 
     def extra_state(self) -> dict[str, Any]:
-        return {"replay": self.replay.state_dict(), "notes": list(self.notes)}
+        return {"replay": self.replay.state_dict(), "notes": list(self.trial_notes)}
+
+    def notes(self) -> list[str]:
+        """One-line remarks about this term's set-up (ignored settings, fallbacks)."""
+        return list(self.trial_notes)
 
     def load_extra_state(self, state: Mapping[str, Any]) -> None:
         if "replay" in state:
