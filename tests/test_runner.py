@@ -122,3 +122,12 @@ def test_trial_id_depends_on_the_spec_only(tmp_path, system):
     other = run(config(tmp_path / "c", methods=["toy"], method_options={"toy": {"lr": 0.5}}), plugins=system,
                 progress=False).results[0]["trial_id"]
     assert one == same != other
+
+
+def test_variants_of_one_method_are_not_averaged_together(tmp_path, system):
+    run(config(tmp_path, methods=["toy"]), plugins=system, progress=False)
+    run(config(tmp_path, methods=["toy"], method_options={"toy": {"lr": 0.5}}), plugins=system, progress=False)
+    lb = pd.read_csv(tmp_path / "out" / "leaderboard.csv")
+    toy_rows = lb[lb["method"].str.startswith("toy")]
+    assert len(toy_rows) == 2 and set(toy_rows["seeds"]) == {1}
+    assert all(m.startswith("toy[") for m in toy_rows["method"])

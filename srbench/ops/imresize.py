@@ -38,8 +38,8 @@ def _cubic(t: torch.Tensor) -> torch.Tensor:
     return inner + outer
 
 
-# 32 entries: a test set's distinct image sizes fit; at DIV2K sizes (2040 px) that is <= 256 MB.
-@lru_cache(maxsize=32)
+# 96 entries: random pair strengths (pairwise) use ~60 sizes; at DIV2K sizes (2040 px, 8 MB each) <= 800 MB.
+@lru_cache(maxsize=96)
 def _weights_float64(in_len: int, out_len: int, scale: float, antialias: bool) -> torch.Tensor:
     """The ``(out_len, in_len)`` resampling matrix in float64 on the CPU (MATLAB ``contributions``)."""
     support = _CUBIC_SUPPORT
@@ -65,7 +65,7 @@ def _weights_float64(in_len: int, out_len: int, scale: float, antialias: bool) -
     return matrix
 
 
-@lru_cache(maxsize=32)
+@lru_cache(maxsize=96)
 def resize_weights(in_len: int, out_len: int, scale: float, antialias: bool = True,
                    dtype: torch.dtype = torch.float64, device: torch.device | str = "cpu") -> torch.Tensor:
     """The ``(out_len, in_len)`` matrix that resizes one axis, as MATLAB bicubic ``imresize``.

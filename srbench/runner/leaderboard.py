@@ -5,6 +5,8 @@ One table per (test dataset, scale, degradation, hr_fraction); methods are rows.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 from collections import Counter
 from pathlib import Path
@@ -38,12 +40,33 @@ def t95(dof: int) -> float:
     return _T95[keys[0]] if keys else 1.96
 
 
+def _method_labels(results: list[dict[str, Any]]) -> dict[str, str]:
+    """Trial id -> row label: the method name, plus a short options hash when one folder holds
+    trials of the same method with different options (so they are not averaged together)."""
+    variants: dict[str, set[str]] = {}
+    keys: dict[str, tuple[str, str]] = {}
+    for r in results:
+        spec = r.get("spec", {})
+        opts = json.dumps(spec.get("method_options") or {}, sort_keys=True)
+        keys[r.get("trial_id", "")] = (spec.get("method"), opts)
+        variants.setdefault(spec.get("method"), set()).add(opts)
+    labels = {}
+    for tid, (method, opts) in keys.items():
+        if len(variants[method]) > 1:
+            labels[tid] = f"{method}[{hashlib.sha256(opts.encode()).hexdigest()[:6]}]"
+        else:
+            labels[tid] = method
+    return labels
+
+
 def result_rows(results: Iterable[dict[str, Any]]) -> pd.DataFrame:
     """One row per (trial, test dataset) with spec fields, status, mean metrics and costs."""
+    results = list(results)
+    labels = _method_labels(results)
     rows = []
     for r in results:
         spec = r.get("spec", {})
-        base = {"method": spec.get("method"), "scale": spec.get("scale"), "degradation": spec.get("degradation"),
+        base = {"method": labels.get(r.get("trial_id", ""), spec.get("method")), "scale": spec.get("scale"), "degradation": spec.get("degradation"),
                 "hr_fraction": spec.get("hr_fraction"), "hr_source": spec.get("hr_source"), "seed": spec.get("seed"),
                 "status": r.get("status"), "reason": r.get("reason", ""), **(r.get("cost") or {})}
         tests = spec.get("test_datasets") or list((r.get("metrics") or {}).keys())
