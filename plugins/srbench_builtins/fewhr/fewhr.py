@@ -233,10 +233,8 @@ class FewHRMethod(Method):
 
     def notes(self) -> list[str]:
         """This trial's set-up notes (no LR-only image, ignored options), then the term's."""
-        term_notes = getattr(self.term, "notes", None)
-        if callable(term_notes):
-            term_notes = term_notes()
-        return list(self.trial_notes) + [str(n) for n in (term_notes or [])]
+        term_notes = self.term.notes() if self.term is not None else []
+        return list(self.trial_notes) + [str(n) for n in term_notes]
 
     def load_extra_state(self, state: Mapping[str, Any]) -> None:
         if self.term is not None:

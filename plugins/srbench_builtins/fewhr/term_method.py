@@ -103,9 +103,8 @@ class ConsistencyTermMethod(Method):
         return {"term": self.term.extra_state()}
 
     def notes(self) -> list[str]:
-        """The term's notes (ignored settings, fallbacks), when it keeps any."""
-        term_notes = getattr(self.term, "notes", None)
-        return list(term_notes()) if callable(term_notes) else []
+        """The term's notes (ignored settings, fallbacks)."""
+        return list(self.term.notes())
 
     def load_extra_state(self, state: Mapping[str, Any]) -> None:
         self.term.load_extra_state(state.get("term", {}))

@@ -82,6 +82,10 @@ class UnpairedTerm(ABC):
     def load_extra_state(self, state: Mapping[str, Any]) -> None:
         pass
 
+    def notes(self) -> list[str]:
+        """One-line remarks about the term's set-up (fallbacks, ignored settings); none by default."""
+        return []
+
     def observe_paired(self, sr: torch.Tensor, hr: torch.Tensor) -> None:
         """Optional: this step's generator outputs ``sr`` (with graph) on paired LR, and their HR.
 
