@@ -58,10 +58,9 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Any, Callable, Literal, Mapping
+from typing import Any, Callable, Literal
 
 import torch
-from torch import nn
 
 from srbench.errors import UsageError
 from srbench.ops import imresize, quantize
@@ -74,7 +73,8 @@ from srbench_builtins.methods.schedules import check_fraction
 from .crops import LRImageCropper, random_crops
 from .measurement import MeasurementParams, RandomMeasurement, factor_grid
 from .term_method import ConsistencyTermMethod, TermMethodOptions
-from .unpaired_terms import UnpairedTerm, register_term
+from .discriminator_term import DiscriminatorTerm
+from .unpaired_terms import register_term
 from .unsupervised import critic_crop_size
 
 AmbientMode = Literal["ambient", "unmeasure", "consistency"]
@@ -145,7 +145,7 @@ def hr_sampler(data: Any) -> Callable[[int, torch.device], torch.Tensor] | None:
 
 
 @register_term("ambient")
-class AmbientTerm(UnpairedTerm):
+class AmbientTerm(DiscriminatorTerm):
     """AmbientGAN's adversarial term for SR; see the module docstring for the design."""
 
     Options = AmbientTermOptions
@@ -193,23 +193,6 @@ class AmbientTerm(UnpairedTerm):
             critic_context, discriminator=opts.discriminator, loss=opts.adversarial_loss,
             real_label=opts.real_label, lr=opts.lr_d, spectral_norm=opts.spectral_norm_d, n_critic=opts.n_critic,
             notes=self.trial_notes)
-
-    def modules(self) -> Mapping[str, nn.Module]:
-        return {} if self.adversary is None else {"discriminator": self.adversary.discriminator}
-
-    def optimizers(self) -> Mapping[str, torch.optim.Optimizer]:
-        return {} if self.adversary is None else {"d": self.adversary.optimizer}
-
-    def extra_state(self) -> dict[str, Any]:
-        return {"replay": self.replay.state_dict(), "notes": list(self.trial_notes)}
-
-    def notes(self) -> list[str]:
-        """One-line remarks about this term's set-up (ignored settings, fallbacks)."""
-        return list(self.trial_notes)
-
-    def load_extra_state(self, state: Mapping[str, Any]) -> None:
-        if "replay" in state:
-            self.replay.load_state_dict(state["replay"])
 
     # -- samples ----------------------------------------------------------------------------
     def _draw(self, batch_size: int) -> MeasurementParams:

@@ -10,10 +10,9 @@ registered as ``"unsupervised"`` for ``fewhr``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 import torch
-from torch import nn
 
 from srbench.errors import IncompatibleError, UsageError
 from srbench.options import option
@@ -24,7 +23,8 @@ from srbench_builtins.methods.schedules import check_fraction
 
 from .crops import random_crops
 from .term_method import ConsistencyTermMethod, TermMethodOptions
-from .unpaired_terms import UnpairedTerm, register_term
+from .discriminator_term import DiscriminatorTerm
+from .unpaired_terms import register_term
 
 
 @dataclass(frozen=True)
@@ -67,7 +67,7 @@ def critic_crop_size(requested: int, side: int, scale: int) -> int:
 
 
 @register_term("unsupervised")
-class UnsupervisedTerm(UnpairedTerm):
+class UnsupervisedTerm(DiscriminatorTerm):
     """D tells SR outputs from unpaired HR pool patches; G is rewarded for fooling it.
 
     The report warns that with dissimilar datasets "D risks telling images apart by content (the
@@ -93,23 +93,6 @@ class UnsupervisedTerm(UnpairedTerm):
             lr=opts.lr_d, spectral_norm=opts.spectral_norm_d, n_critic=opts.n_critic, notes=self.trial_notes)
         self.replay = ReplayBuffer(opts.replay_size, seed=ctx.seed)
         self._last_real: torch.Tensor | None = None
-
-    def modules(self) -> Mapping[str, nn.Module]:
-        return {"discriminator": self.adversary.discriminator}
-
-    def optimizers(self) -> Mapping[str, torch.optim.Optimizer]:
-        return {"d": self.adversary.optimizer}
-
-    def extra_state(self) -> dict[str, Any]:
-        return {"replay": self.replay.state_dict(), "notes": list(self.trial_notes)}
-
-    def notes(self) -> list[str]:
-        """One-line remarks about this term's set-up (ignored settings, fallbacks)."""
-        return list(self.trial_notes)
-
-    def load_extra_state(self, state: Mapping[str, Any]) -> None:
-        if "replay" in state:
-            self.replay.load_state_dict(state["replay"])
 
     def _crop(self, images: torch.Tensor) -> torch.Tensor:
         side = min(images.shape[-2:])
