@@ -12,9 +12,10 @@ import platform
 import sys
 import time
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from dataclasses import fields as dc_fields
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, get_type_hints
 
 import torch
 
@@ -25,10 +26,10 @@ from ..data.pipeline import build_test_set, build_training_data
 from ..errors import DataError, DivergedError, IncompatibleError, UsageError
 from ..interfaces.dataset import Dataset
 from ..interfaces.method import Method, MethodContext
-from ..options import options_to_dict, parse_options
+from ..options import convert_value, options_to_dict, parse_options
 from ..plugin_manager import PluginSystem
 from ..results import (RESULT_FILE, SCHEMA_VERSION, STATUS_DIVERGED, STATUS_FAILED, STATUS_INCOMPATIBLE,
-                       STATUS_OK, TRIALS_DIR, write_json_atomic)
+                       STATUS_OK, TRIALS_DIR, read_result, write_json_atomic)
 from ..training.profiles import Profile, get_profile
 from ..training.seeding import seed_everything, set_deterministic
 from ..training.threads import limit_torch_threads
@@ -79,11 +80,6 @@ def _resolve_profile(config: RunConfig) -> Profile:
     profile = get_profile(config.profile)
     if not config.profile_overrides:
         return profile
-    from dataclasses import fields as dc_fields
-
-    from ..options import convert_value
-    from typing import get_type_hints
-
     hints = get_type_hints(Profile)
     names = [f.name for f in dc_fields(Profile) if f.name != "name"]
     changes = {}
@@ -201,8 +197,6 @@ class Runner:
         return self.out / TRIALS_DIR / trial.trial_id
 
     def finished_result(self, trial: PlannedTrial) -> dict[str, Any] | None:
-        from ..results import read_result
-
         result = read_result(self.trial_dir(trial) / RESULT_FILE)
         if result is not None and result.get("status") in FINAL_STATUSES:
             return result
@@ -358,6 +352,4 @@ def _safe_name(name: str) -> str:
 
 
 def _profile_dict(profile: Profile) -> dict[str, Any]:
-    from dataclasses import asdict
-
     return asdict(profile)
