@@ -36,6 +36,8 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 ACCEPTED_SCALES = (2, 3, 4)
+#: ``local``: trials one after another in this process; ``ray``: Ray tasks on a local or remote cluster.
+EXECUTORS = ("local", "ray")
 
 @dataclass
 class RunConfig:
@@ -58,6 +60,10 @@ class RunConfig:
     method_options: dict[str, dict[str, Any]] = option({}, "per-method options, as --set METHOD.OPTION=VALUE")
     degradation_options: dict[str, Any] = option({}, "options of the degradation, as --set degradation.OPTION=VALUE")
     profile_overrides: dict[str, Any] = option({}, "profile fields to override, as --set profile.FIELD=VALUE")
+    executor: str = option("local", "where trials run: 'local' (one after another here) or 'ray'")
+    ray_address: str = option("", "Ray cluster to use with executor 'ray' (default: $RAY_ADDRESS, else a "
+                                  "local instance sized to this machine)")
+    retries: int = option(2, "times a trial whose worker crashed is resumed from its checkpoint (executor 'ray')")
 
     def validate(self) -> "RunConfig":
         """Check values that need no plugin; returns ``self``."""
@@ -72,6 +78,12 @@ class RunConfig:
             raise UsageError(f"--seeds {self.seeds}: must be a positive integer")
         if not self.methods:
             raise UsageError("--methods: give at least one method name, or 'all'")
+        if self.executor not in EXECUTORS:
+            raise UsageError(f"--executor {self.executor!r}: accepted values are {', '.join(EXECUTORS)}")
+        if self.retries < 0:
+            raise UsageError(f"--retries {self.retries}: must be 0 or more")
+        if self.ray_address and self.executor != "ray":
+            raise UsageError(f"--ray-address {self.ray_address}: only used with --executor ray")
         return self
 
 _FIELD_TYPES: dict[str, Any] = {}

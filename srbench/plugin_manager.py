@@ -46,6 +46,20 @@ class PluginInfo:
     components: list[tuple[str, str]] = field(default_factory=list)  # (kind, name)
 
 
+@dataclass(frozen=True)
+class PluginLoadSettings:
+    """How a plugin system was loaded, environment variables resolved: enough for another
+    process (a Ray worker) to load the same plugins with :func:`load_plugins`.
+
+    :param objects: names of plugins registered as Python objects, which no other process can load.
+    """
+
+    disable: tuple[str, ...] = ()
+    autoload: bool = True
+    modules: tuple[str, ...] = ()
+    objects: tuple[str, ...] = ()
+
+
 @dataclass
 class PluginSystem:
     """The loaded plugins and the registries they filled."""
@@ -53,6 +67,7 @@ class PluginSystem:
     manager: pluggy.PluginManager
     registries: Registries
     plugins: list[PluginInfo]
+    settings: PluginLoadSettings = field(default_factory=PluginLoadSettings)
 
     @property
     def hook(self) -> Any:
@@ -81,6 +96,7 @@ def load_plugins(
     autoload: bool | None = None,
     modules: Sequence[str] = (),
     objects: Sequence[tuple[str, object]] = (),
+    read_env: bool = True,
 ) -> PluginSystem:
     """Discover, load and register every plugin; fill fresh registries.
 
@@ -88,11 +104,16 @@ def load_plugins(
     :param autoload: load ``srbench`` entry points; ``None`` reads ``SRBENCH_DISABLE_PLUGIN_AUTOLOAD``.
     :param modules: importable module names to load as plugins, in addition (plus ``SRBENCH_PLUGINS``).
     :param objects: ``(name, plugin)`` pairs to register directly (tests).
+    :param read_env: read ``SRBENCH_PLUGINS`` and ``SRBENCH_DISABLE_PLUGIN_AUTOLOAD``; a Ray
+        worker passes ``False`` and gets the driver's resolved :class:`PluginLoadSettings` instead.
     """
     disabled = {d.strip() for d in disable if d.strip()}
     if autoload is None:
-        autoload = not _env_truthy(AUTOLOAD_ENV)
-    env_modules = [m.strip() for m in os.environ.get(PLUGINS_ENV, "").split(",") if m.strip()]
+        autoload = not _env_truthy(AUTOLOAD_ENV) if read_env else True
+    env_modules = [m.strip() for m in os.environ.get(PLUGINS_ENV, "").split(",") if m.strip()] if read_env else []
+    settings = PluginLoadSettings(disable=tuple(sorted(disabled)), autoload=autoload,
+                                  modules=tuple(dict.fromkeys([*modules, *env_modules])),
+                                  objects=tuple(name for name, _ in objects))
 
     pm = pluggy.PluginManager(hookspecs.PROJECT_NAME)
     pm.add_hookspecs(hookspecs)
@@ -167,7 +188,7 @@ def load_plugins(
                 registry.mark_broken(BrokenPlugin(info.name, info.error, info.version))
             if pm.has_plugin(info.name):
                 pm.unregister(name=info.name)
-    return PluginSystem(pm, registries, infos)
+    return PluginSystem(pm, registries, infos, settings)
 
 
 def _mark_broken(registries: Registries, info: PluginInfo, exc: BaseException) -> None:

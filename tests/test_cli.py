@@ -54,6 +54,9 @@ BAD_RUNS = [
     (["--set", "profile.iterations=many"], ["many", "int"]),
     (["--device", "tpu"], ["tpu", "cpu"]),
     (["--config", "/nonexistent/x.toml"], ["/nonexistent/x.toml"]),
+    (["--executor", "dask"], ["'dask'", "local, ray"]),
+    (["--executor", "ray", "--retries", "-1"], ["-1", "0 or more"]),
+    (["--ray-address", "auto"], ["auto", "--executor ray"]),
 ]
 
 
@@ -149,3 +152,10 @@ def test_eval_errors(capsys):
     assert_one_line_error(code, err, "7", "2, 3, 4")
     code, _, err = run_cli(capsys, "eval", "--checkpoint", "/nonexistent")
     assert_one_line_error(code, err, "/nonexistent")
+
+
+def test_ray_executor_without_ray_says_how_to_install_it(capsys, tmp_path, monkeypatch):
+    monkeypatch.setitem(__import__("sys").modules, "ray", None)  # import ray -> ImportError
+    code, _, err = run_cli(capsys, "run", "--executor", "ray", "--methods", "bicubic", "--profile", "smoke",
+                           "--dataset", "synthetic", "--out", str(tmp_path / "o"), "--no-progress")
+    assert_one_line_error(code, err, "--executor ray needs the 'ray' package", "pip install -e '.[ray]'")

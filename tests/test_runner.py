@@ -124,6 +124,14 @@ def test_trial_id_depends_on_the_spec_only(tmp_path, system):
     assert one == same != other
 
 
+def test_trial_id_ignores_settings_that_change_speed_only(tmp_path, system):
+    """CPUs per trial and the executor change how fast a trial runs, not what it computes."""
+    base = runner_module.Runner(config(tmp_path, methods=["toy"]), system, progress=False).plan()[0].trial_id
+    faster = runner_module.Runner(config(tmp_path, methods=["toy"], profile_overrides={"cpus": "4"}, retries=5),
+                                  system, progress=False).plan()[0].trial_id
+    assert base == faster
+
+
 def test_variants_of_one_method_are_not_averaged_together(tmp_path, system):
     run(config(tmp_path, methods=["toy"]), plugins=system, progress=False)
     run(config(tmp_path, methods=["toy"], method_options={"toy": {"lr": 0.5}}), plugins=system, progress=False)

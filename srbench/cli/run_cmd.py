@@ -42,6 +42,16 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
       help=f"cuDNN deterministic mode [default: {d.deterministic}]")
     a("--amp", default=None, action=argparse.BooleanOptionalAction,
       help=f"bfloat16 mixed precision on CUDA (no effect on CPU) [default: {d.amp}]")
+    g = p.add_argument_group("executor")
+    g.add_argument("--executor", metavar="NAME", default=None,
+                   help=f"where trials run: local (one after another, here) or ray (Ray tasks; "
+                        f"pip install -e '.[ray]') [default: {d.executor}]")
+    g.add_argument("--ray-address", metavar="ADDR", default=None,
+                   help="Ray cluster address for --executor ray, e.g. ray://head:10001 or auto "
+                        "[default: $RAY_ADDRESS, else a local Ray instance sized to this machine]")
+    g.add_argument("--retries", metavar="N", default=None,
+                   help=f"resume a trial whose Ray worker crashed up to N times from its checkpoint "
+                        f"[default: {d.retries}]")
     a("--set", metavar="TARGET.OPTION=VALUE", action="append", default=[], dest="overrides",
       help="set a method option (srgan.adversarial_weight=1e-3), a degradation option (degradation.sigma=1,2) "
            "or a profile field (profile.iterations=50); repeatable; see 'srbench list --options METHOD'")
@@ -51,7 +61,7 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
 
 
 FLAGS = ("methods", "hr_fraction", "dataset", "test_datasets", "scale", "degradation", "hr_source", "seeds",
-         "profile", "out", "device", "metrics", "deterministic", "amp")
+         "profile", "out", "device", "metrics", "deterministic", "amp", "executor", "ray_address", "retries")
 
 
 def config_from_args(args: argparse.Namespace) -> RunConfig:

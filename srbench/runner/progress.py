@@ -20,6 +20,10 @@ class Progress:
     def start_trial(self, trial_id: str) -> None:
         self.trials.set_postfix_str(trial_id)
 
+    def set_status(self, text: str) -> None:
+        """Short text after the benchmark bar (what an executor is waiting for)."""
+        self.trials.set_postfix_str(text, refresh=False)
+
     def trial_skipped(self, trial_id: str) -> None:
         self.trials.set_postfix_str(f"{trial_id} (done before)")
         self.trials.update(1)

@@ -8,6 +8,7 @@ whose result is final and resumes the others from their checkpoint.
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import platform
 import sys
 import time
@@ -15,7 +16,7 @@ import traceback
 from dataclasses import asdict, dataclass, field
 from dataclasses import fields as dc_fields
 from pathlib import Path
-from typing import Any, Callable, get_type_hints
+from typing import TYPE_CHECKING, Any, Callable, get_type_hints
 
 import torch
 
@@ -37,6 +38,9 @@ from ..training.trainer import Trainer
 from .evaluate import evaluate
 from .progress import Progress
 from .trial import TrialSpec
+
+if TYPE_CHECKING:
+    from .executors import Executor
 
 #: Statuses that a repeated command does not run again (a ``failed`` trial is retried).
 FINAL_STATUSES = (STATUS_OK, STATUS_DIVERGED, STATUS_INCOMPATIBLE)
@@ -113,9 +117,8 @@ class Runner:
         self.profile = _resolve_profile(config)
         self._check_patch_size()
         self.method_names()  # unknown names fail before any dataset is opened
-        self.device = self._resolve_device()
-        if config.amp and self.device.type != "cuda":
-            self.log(f"srbench: note: --amp has no effect on {self.device.type}; training in float32")
+        if config.executor == "local":  # elsewhere the device is the workers' to resolve
+            self.device  # noqa: B018 - a bad --device fails here, before any training
         self.train_dataset = open_dataset(config.dataset, self.registries)
         self.test_datasets = self._open_test_datasets()
         self.degradation_cls = self.registries.degradations.get(config.degradation).factory
@@ -134,9 +137,14 @@ class Runner:
             raise UsageError(f"profile patch_size {p} is not a multiple of --scale {self.config.scale}; "
                              f"set --set profile.patch_size={p - p % self.config.scale or self.config.scale * 12}")
 
-    def _resolve_device(self) -> torch.device:
-        device = self.plugins.hook.srbench_resolve_device(requested=self.config.device)
-        return device if device is not None else torch.device(self.config.device)
+    @functools.cached_property
+    def device(self) -> torch.device:
+        """The device trials train on, resolved by the ``srbench_resolve_device`` hook on first use."""
+        resolved = self.plugins.hook.srbench_resolve_device(requested=self.config.device)
+        device = resolved if resolved is not None else torch.device(self.config.device)
+        if self.config.amp and device.type != "cuda":
+            self.log(f"srbench: note: --amp has no effect on {device.type}; training in float32")
+        return device
 
     def _open_test_datasets(self) -> dict[str, tuple[Dataset, str]]:
         """Name -> (dataset, split). The training dataset contributes its test split only."""
@@ -202,30 +210,39 @@ class Runner:
             return result
         return None
 
-    def run(self) -> RunSummary:
-        """Run every planned trial; always returns (Ctrl-C sets ``interrupted``)."""
+    def run(self, executor: "Executor | None" = None) -> RunSummary:
+        """Run every planned trial that has no final result yet; always returns (Ctrl-C sets
+        ``interrupted``).
+
+        :param executor: where the trials run; default: the executor named by ``config.executor``.
+        """
+        from .executors import create_executor
+
+        executor = executor or create_executor(self.config, log=self.log)
         trials = self.plan()
         summary = RunSummary(self.out)
         self.out.mkdir(parents=True, exist_ok=True)
         for info in self.plugins.broken():
             self.log(f"srbench: warning: plugin {info.name!r} failed to load: {info.error}")
         progress = Progress(len(trials), enabled=self.show_progress)
+        pending = []
         try:
             for trial in trials:
                 done = self.finished_result(trial)
-                if done is not None:
-                    summary.results.append(done)
-                    summary.skipped += 1
-                    progress.trial_skipped(trial.trial_id)
+                if done is None:
+                    pending.append(trial)
                     continue
-                progress.start_trial(trial.trial_id)
-                result = self.run_trial(trial, progress)
-                summary.results.append(result)
-                progress.end_trial(result["status"])
+                summary.results.append(done)
+                summary.skipped += 1
+                progress.trial_skipped(trial.trial_id)
+            if pending:
+                executor.run(self, pending, summary, progress)
         except KeyboardInterrupt:
             summary.interrupted = True
         finally:
             progress.close()
+        order = {t.trial_id: i for i, t in enumerate(trials)}
+        summary.results.sort(key=lambda r: order.get(r.get("trial_id"), len(order)))
         return summary
 
     def _training_data(self, fraction: float, seed: int) -> tuple[Any, Any]:
@@ -249,16 +266,32 @@ class Runner:
             _save_reference_samples(images, self.out / "samples" / _safe_name(name), self.config.scale)
         return self._test_cache[name]
 
-    def run_trial(self, trial: PlannedTrial, progress: "Progress | None" = None) -> dict[str, Any]:
-        """Train and score one trial; returns (and writes) its result record."""
+    def new_record(self, trial: PlannedTrial, *, device: str = "") -> dict[str, Any]:
+        """A result record of ``trial`` with nothing measured yet (status ``failed``)."""
+        return {
+            "schema": SCHEMA_VERSION, "trial_id": trial.trial_id, "status": STATUS_FAILED, "reason": "",
+            "spec": trial.spec.to_dict(), "split": None, "metrics": {}, "cost": {}, "training": {},
+            "versions": self._versions(), "device": device, "notes": [],
+        }
+
+    def write_record(self, trial: PlannedTrial, result: dict[str, Any]) -> None:
+        """Stamp ``result`` with the time and write it as the trial's ``result.json`` (atomically)."""
+        result["finished_at"] = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+        tdir = self.trial_dir(trial)
+        tdir.mkdir(parents=True, exist_ok=True)
+        write_json_atomic(tdir / RESULT_FILE, result)
+
+    def run_trial(self, trial: PlannedTrial, progress: "Progress | None" = None, *,
+                  extra: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Train and score one trial; returns (and writes) its result record.
+
+        :param extra: fields added to the record (an executor says where and how the trial ran).
+        """
         spec = trial.spec
         tdir = self.trial_dir(trial)
         tdir.mkdir(parents=True, exist_ok=True)
-        result: dict[str, Any] = {
-            "schema": SCHEMA_VERSION, "trial_id": trial.trial_id, "status": STATUS_FAILED, "reason": "",
-            "spec": spec.to_dict(), "split": None, "metrics": {}, "cost": {}, "training": {},
-            "versions": self._versions(), "device": str(self.device), "notes": [],
-        }
+        result = self.new_record(trial, device=str(self.device))
+        result.update(extra or {})
         t0 = time.perf_counter()
         seed_everything(spec.seed)
         set_deterministic(self.config.deterministic)
@@ -318,8 +351,7 @@ class Runner:
             result["status"], result["reason"] = STATUS_FAILED, f"{type(exc).__name__}: {exc}"
             (tdir / "error.txt").write_text(traceback.format_exc())
         result["wall_seconds"] = time.perf_counter() - t0
-        result["finished_at"] = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
-        write_json_atomic(tdir / RESULT_FILE, result)
+        self.write_record(trial, result)
         if result["status"] == STATUS_FAILED:
             self.log(f"srbench: trial {trial.trial_id} failed: {result['reason']} (traceback in {tdir / 'error.txt'})")
         self.plugins.hook.srbench_trial_finished(result=result, trial_dir=tdir)
@@ -351,5 +383,9 @@ def _safe_name(name: str) -> str:
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
 
 
+#: Profile fields that change how fast a trial runs, not what it computes: kept out of trial ids.
+_NOT_IN_SPEC = ("cpus",)
+
+
 def _profile_dict(profile: Profile) -> dict[str, Any]:
-    return asdict(profile)
+    return {k: v for k, v in asdict(profile).items() if k not in _NOT_IN_SPEC}

@@ -25,6 +25,8 @@ class Profile:
     :param log_every: steps between loss-log rows.
     :param eval_max_side: test images larger than this (HR side, px) are centre-cropped before
         scoring, to bound CPU evaluation time; ``0`` evaluates whole images.
+    :param cpus: CPU cores one trial uses; a distributed executor reserves this many per trial.
+        Not part of the trial spec: it changes speed, not results.
     """
 
     name: str
@@ -36,11 +38,14 @@ class Profile:
     checkpoint_every: int
     log_every: int
     eval_max_side: int = 0
+    cpus: int = 1
 
     def with_overrides(self, **kwargs: object) -> "Profile":
         return replace(self, **kwargs)  # type: ignore[arg-type]
 
 
+# cpus: the small nets of smoke/quick do not get faster with a second thread (a 40-55 ms step
+# on one core), so a 2-core machine runs two such trials side by side; full keeps 4 per GPU.
 # Patch 48 px HR at x4 is a 12-px LR input: the smallest that still holds a few 3x3 receptive
 # fields after the first conv; 96 px is SRGAN's crop.
 PROFILES: dict[str, Profile] = {
@@ -49,7 +54,7 @@ PROFILES: dict[str, Profile] = {
     "quick": Profile("quick", iterations=300, batch_size=16, patch_size=48, patches_per_image=16,
                      network_size="small", checkpoint_every=100, log_every=10, eval_max_side=0),
     "full": Profile("full", iterations=100_000, batch_size=16, patch_size=96, patches_per_image=200,
-                    network_size="full", checkpoint_every=2_000, log_every=100, eval_max_side=0),
+                    network_size="full", checkpoint_every=2_000, log_every=100, eval_max_side=0, cpus=4),
 }
 
 

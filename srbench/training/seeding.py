@@ -19,10 +19,13 @@ def seed_everything(seed: int) -> None:
 def set_deterministic(enabled: bool) -> None:
     """cuDNN determinism on/off (the SRGAN report: two identical runs otherwise diverge).
 
-    Off means ``benchmark=True`` autotuning, the fast default on GPUs.
+    Off means ``benchmark=True`` autotuning and TF32 matmuls/convolutions, the fast settings on
+    GPUs (TF32 rounds inputs to 10 mantissa bits, so two runs differ in the last digits).
     """
     torch.backends.cudnn.deterministic = enabled
     torch.backends.cudnn.benchmark = not enabled
+    torch.backends.cudnn.allow_tf32 = not enabled
+    torch.backends.cuda.matmul.allow_tf32 = not enabled
 
 
 def capture_rng_state() -> dict[str, Any]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 from dataclasses import dataclass
 
 import torch
@@ -19,6 +21,8 @@ class ToyOptions:
     fail_at: int = option(-1, "raise RuntimeError at this step (-1: never)")
     nan_at: int = option(-1, "return a NaN loss at this step (-1: never)")
     noise: bool = option(True, "add torch-RNG noise to the input, so resumption must restore the RNG")
+    crash_at: int = option(-1, "kill this process (SIGKILL) at this step, once: a crashed worker (-1: never)")
+    crash_marker: str = option("", "file that records the crash of crash_at, so a resumed trial goes on")
 
 
 class ToyNet(nn.Module):
@@ -60,6 +64,9 @@ class ToyMethod(Method):
     def train_step(self, step, data):
         if step == self.options.fail_at:
             raise RuntimeError(f"toy failure at step {step}")
+        if step == self.options.crash_at and not os.path.exists(self.options.crash_marker):
+            open(self.options.crash_marker, "w").close()
+            os.kill(os.getpid(), signal.SIGKILL)
         lr, hr = data.paired.batch(self.context.batch_size, self.context.device)
         if self.options.noise:
             lr = lr + 0.01 * torch.randn_like(lr)

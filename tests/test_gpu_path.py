@@ -1,0 +1,77 @@
+"""The CUDA path: device choice, cuDNN/TF32 settings, pinned non-blocking batches, AMP training.
+
+Tests that need a GPU skip with the reason on machines without one (this project's CI).
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from srbench.api import run
+from srbench.config import RunConfig
+from srbench.data.training_data import LROnlySet, PairedSet, TrainingData
+from srbench.errors import UsageError
+from srbench.plugin_manager import load_plugins
+from srbench.results import TRIALS_DIR
+from srbench.training.seeding import set_deterministic
+
+needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU (none on this machine)")
+
+
+@pytest.fixture
+def restore_backend_flags():
+    saved = (torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark, torch.backends.cudnn.allow_tf32,
+             torch.backends.cuda.matmul.allow_tf32)
+    yield
+    (torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark, torch.backends.cudnn.allow_tf32,
+     torch.backends.cuda.matmul.allow_tf32) = saved
+
+
+@pytest.mark.parametrize("deterministic", [True, False])
+def test_deterministic_option_sets_cudnn_and_tf32(restore_backend_flags, deterministic):
+    set_deterministic(deterministic)
+    assert torch.backends.cudnn.deterministic is deterministic
+    assert torch.backends.cudnn.benchmark is not deterministic
+    assert torch.backends.cudnn.allow_tf32 is not deterministic
+    assert torch.backends.cuda.matmul.allow_tf32 is not deterministic
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a GPU")
+def test_cuda_without_a_gpu_is_a_clear_error(tmp_path):
+    config = RunConfig(methods=["bicubic"], dataset="synthetic", profile="smoke", device="cuda", out=str(tmp_path))
+    with pytest.raises(UsageError, match="--device 'cuda'|--device cuda"):
+        run(config, plugins=load_plugins(), progress=False)
+
+
+def _data(n: int = 8) -> TrainingData:
+    g = torch.Generator().manual_seed(0)
+    hr = torch.randint(0, 256, (n, 3, 16, 16), generator=g, dtype=torch.uint8)
+    lr = hr[:, :, ::4, ::4].contiguous()
+    return TrainingData(PairedSet({"lr": lr, "hr": hr}, ["x"] * n), LROnlySet({}, []), None, 4, None)  # type: ignore[arg-type]
+
+
+@needs_cuda
+def test_batches_reach_the_gpu_unchanged():
+    cpu, gpu = _data(), _data()
+    lr_c, hr_c = cpu.paired.batch(4)
+    lr_g, hr_g = gpu.paired.batch(4, torch.device("cuda"))
+    assert lr_g.is_cuda and hr_g.is_cuda and hr_g.dtype == torch.float32
+    torch.testing.assert_close(hr_g.cpu(), hr_c, rtol=0, atol=0)
+    torch.testing.assert_close(lr_g.cpu(), lr_c, rtol=0, atol=0)
+
+
+@needs_cuda
+@pytest.mark.parametrize("amp", [False, True], ids=["fp32", "amp"])
+def test_supervised_and_gan_trials_train_on_cuda(tmp_path, amp):
+    config = RunConfig(methods=["srresnet", "srgan"], dataset="synthetic", profile="smoke", device="cuda", amp=amp,
+                       deterministic=False, out=str(tmp_path), metrics=["psnr_y", "hf_ratio"])
+    summary = run(config, plugins=load_plugins(), progress=False)
+    assert summary.exit_code == 0, [r["reason"] for r in summary.results]
+    for r in summary.results:
+        assert r["device"].startswith("cuda")
+        assert r["spec"]["amp"] is amp
+        saved = json.loads((tmp_path / TRIALS_DIR / r["trial_id"] / "result.json").read_text())
+        assert saved["metrics"]["synthetic"]["mean"]["psnr_y"] > 10
