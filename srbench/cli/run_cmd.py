@@ -82,7 +82,7 @@ def main(args: argparse.Namespace, system: PluginSystem) -> int:
     counts: dict[str, int] = {}
     for r in summary.results:
         counts[r["status"]] = counts.get(r["status"], 0) + 1
-    done = ", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "no trial"
+    done = ", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "no trial finished"
     print(f"srbench: {done}" + (f" ({summary.skipped} reused from earlier runs)" if summary.skipped else ""),
           file=sys.stderr)
     print(f"srbench: leaderboard: {summary.out / 'leaderboard.md'}", file=sys.stderr)

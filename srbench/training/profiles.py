@@ -44,8 +44,9 @@ class Profile:
         return replace(self, **kwargs)  # type: ignore[arg-type]
 
 
-# cpus: the small nets of smoke/quick do not get faster with a second thread (a 40-55 ms step
-# on one core), so a 2-core machine runs two such trials side by side; full keeps 4 per GPU.
+# cpus: what a distributed executor reserves per trial. The small nets of smoke/quick are 40-55 ms
+# steps on one core, so a 2-core machine runs two trials side by side rather than one with two
+# threads; full keeps 4 cores per GPU trial for the batch pipeline and evaluation.
 # Patch 48 px HR at x4 is a 12-px LR input: the smallest that still holds a few 3x3 receptive
 # fields after the first conv; 96 px is SRGAN's crop.
 PROFILES: dict[str, Profile] = {
