@@ -17,7 +17,7 @@ import pandas as pd
 
 from ..results import STATUS_OK, TRIALS_DIR
 from ..training.trainer import LOSS_LOG_NAME, read_loss_log
-from .leaderboard import GROUP_KEYS, HF_ARTEFACT_THRESHOLD
+from .leaderboard import FLAG_TEXT, GROUP_KEYS, HF_ARTEFACT_THRESHOLD, REFERENCE_COLUMNS, crossscale_verdict
 
 _PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",
             "#17becf"]
@@ -58,7 +58,7 @@ def _tables(agg: pd.DataFrame) -> str:
     if agg.empty:
         return "<p>No results yet.</p>"
     skip = {"method", "test_dataset", "scale", "degradation", "hr_fraction", "hr_source", "reason", "status",
-            "seeds", "rank", "flags"}
+            "seeds", "rank", "flags", *REFERENCE_COLUMNS}
     metric_cols = [c for c in agg.columns if c not in skip and not c.endswith("_ci95") and agg[c].notna().any()]
     parts = []
     for keys, g in agg.groupby(GROUP_KEYS, sort=True, dropna=False):
@@ -71,6 +71,8 @@ def _tables(agg: pd.DataFrame) -> str:
             status = html.escape(str(r["status"]))
             if r["status"] != STATUS_OK and r.get("reason"):
                 status += f'<br><span class="note">{html.escape(str(r["reason"]))}</span>'
+            for flag in filter(None, str(r.get("flags") or "").split(";")):
+                status += f'<br><span class="warn">⚠ {html.escape(FLAG_TEXT.get(flag, flag))}</span>'
             cells = [f"<td>{cells[0]}</td>", cells[1], f"<td>{cells[2]}</td>", f'<td class="l">{status}</td>']
             for c in metric_cols:
                 text = _fmt(r[c])
@@ -83,6 +85,9 @@ def _tables(agg: pd.DataFrame) -> str:
             cls = "" if r["status"] == STATUS_OK else ' class="bad"'
             rows.append(f"<tr{cls}>{''.join(cells)}</tr>")
         parts.append(f"<table><tr>{head}</tr>{''.join(rows)}</table>")
+        verdict = crossscale_verdict(g)
+        if verdict:
+            parts.append(f'<p class="note">{html.escape(verdict)}</p>')
     return "".join(parts)
 
 

@@ -1,0 +1,56 @@
+"""Leaderboard checks against the reference rows of each table (bicubic, crossscale)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from srbench.runner.leaderboard import aggregate, crossscale_verdict, to_markdown
+
+
+def row(method, psnr, lr, hf, sd, *, fraction=0.05, seed=0, status="ok"):
+    return {"method": method, "test_dataset": "default", "scale": 4, "degradation": "bicubic",
+            "hr_fraction": fraction, "hr_source": "paired", "seed": seed, "status": status, "reason": "",
+            "psnr_y": psnr, "lr_psnr": lr, "hf_ratio": hf, "spectral_distance": sd}
+
+
+@pytest.fixture
+def table():
+    return aggregate(pd.DataFrame([
+        row("bicubic", 28.5, 40.6, 0.032, 2.6),
+        row("crossscale", 28.7, 41.8, 0.026, 2.35),
+        row("sharp", 28.9, 46.0, 0.045, 1.9),          # passes every check
+        row("smooth", 28.7, 41.9, 0.027, 2.30),        # no sharper than bicubic, a little sharper than crossscale
+        row("artefact", 26.0, 35.0, 2.2, 3.0),          # everything wrong
+        row("nohr", float("nan"), float("nan"), float("nan"), float("nan"), status="incompatible"),
+    ])).set_index("method")
+
+
+def test_flags_name_each_failed_check(table):
+    assert table.loc["sharp", "flags"] == ""
+    assert table.loc["bicubic", "flags"] == ""
+    assert table.loc["smooth", "flags"] == "not_sharper_than_bicubic"
+    assert set(table.loc["artefact", "flags"].split(";")) == {
+        "hf_artefact", "psnr_not_above_bicubic", "lr_inconsistent"}
+    assert table.loc["nohr", "flags"] == ""  # nothing scored, nothing to check
+
+
+def test_differences_to_crossscale(table):
+    assert table.loc["sharp", "hf_ratio_minus_crossscale"] == pytest.approx(0.019)
+    assert table.loc["smooth", "spectral_distance_minus_crossscale"] == pytest.approx(-0.05)
+    assert pd.isna(table.loc["crossscale", "hf_ratio_minus_crossscale"])
+
+
+def test_markdown_says_who_is_ahead_of_crossscale(table):
+    verdict = crossscale_verdict(table.reset_index())
+    assert verdict == ("Against crossscale (no HR, same budget): sharper (hf_ratio): sharp, smooth, artefact; "
+                       "closer spectrum (spectral distance): sharp, smooth.")
+    md = to_markdown(table.reset_index())
+    assert "⚠ hf_ratio not above bicubic" in md and "⚠ lr_psnr < 40 dB" in md and verdict in md
+
+
+def test_without_reference_rows_nothing_is_compared():
+    agg = aggregate(pd.DataFrame([row("sharp", 28.9, 46.0, 0.045, 1.9), row("other", 28.0, 39.0, 0.02, 2.0)]))
+    assert list(agg["flags"]) == ["", "lr_inconsistent"]
+    assert agg["hf_ratio_minus_crossscale"].isna().all()
+    assert crossscale_verdict(agg) == ""
