@@ -219,19 +219,32 @@ def to_markdown(agg: pd.DataFrame) -> str:
 
 
 def crossscale_verdict(g: pd.DataFrame) -> str:
-    """One sentence: which rows are ahead of the no-HR reference in sharpness and spectral distance."""
+    """One sentence: which rows are ahead of the no-HR reference in sharpness and spectral distance.
+
+    Ahead means by more than the two rows' 95% half-widths together (intervals that do not
+    overlap), so a difference the seeds do not resolve is not called a win.
+    """
     rows = g[g["hf_ratio_minus_crossscale"].notna()] if "hf_ratio_minus_crossscale" in g else g.iloc[0:0]
     rows = rows[rows["method"] != BICUBIC]
-    if rows.empty:
+    cross = _reference_row(g, CROSSSCALE)
+    if rows.empty or cross is None:
         return ""
-    sharper = [m for m, d in zip(rows["method"], rows["hf_ratio_minus_crossscale"]) if d > 0]
-    closer = [m for m, d in zip(rows["method"], rows["spectral_distance_minus_crossscale"]) if d < 0]
+
+    def margin(r: pd.Series, metric: str) -> float:
+        cis = (r.get(f"{metric}_ci95", float("nan")), cross.get(f"{metric}_ci95", float("nan")))
+        return sum(0.0 if pd.isna(c) else float(c) for c in cis)
+
+    sharper = [r["method"] for _, r in rows.iterrows()
+               if r["hf_ratio_minus_crossscale"] > margin(r, "hf_ratio")]
+    closer = [r["method"] for _, r in rows.iterrows()
+              if r["spectral_distance_minus_crossscale"] < -margin(r, "spectral_distance")]
     neither = [m for m in rows["method"] if m not in sharper and m not in closer]
     parts = [f"sharper (hf_ratio): {', '.join(sharper) or 'none'}",
              f"closer spectrum (spectral distance): {', '.join(closer) or 'none'}"]
     if neither:
-        parts.append(f"ahead in neither: {', '.join(neither)}")
-    return "Against crossscale (no HR, same budget): " + "; ".join(parts) + "."
+        parts.append(f"neither: {', '.join(neither)}")
+    return ("Against crossscale (no HR, same budget; ahead = beyond both 95% intervals): "
+            + "; ".join(parts) + ".")
 
 
 def write_leaderboard(out: Path) -> tuple[Path, Path, Path]:
