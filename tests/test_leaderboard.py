@@ -43,7 +43,8 @@ def test_differences_to_crossscale(table):
 
 def test_markdown_says_who_is_ahead_of_crossscale(table):
     verdict = crossscale_verdict(table.reset_index())
-    assert verdict == ("Against crossscale (no HR, same budget; ahead = beyond both 95% intervals): "
+    assert verdict == ("Against crossscale (no HR, same budget; one seed, no interval: any difference counts and "
+                       "may be noise): "
                        "sharper (hf_ratio): sharp, smooth, artefact; closer spectrum (spectral distance): sharp, smooth.")
     md = to_markdown(table.reset_index())
     assert "⚠ hf_ratio not above bicubic" in md and "⚠ lr_psnr < 40 dB" in md and verdict in md
@@ -62,3 +63,4 @@ def test_a_difference_within_the_seeds_spread_is_not_called_ahead():
     seeds += [row("clear", 28.7, 41.8, hf, 2.0, seed=i) for i, hf in enumerate((0.040, 0.041, 0.042))]
     verdict = crossscale_verdict(aggregate(pd.DataFrame(seeds)))
     assert "sharper (hf_ratio): clear;" in verdict and "neither: noisy" in verdict
+    assert "ahead = beyond both 95% intervals" in verdict

@@ -291,6 +291,9 @@ class Runner:
         tdir = self.trial_dir(trial)
         tdir.mkdir(parents=True, exist_ok=True)
         result = self.new_record(trial, device=str(self.device))
+        # Float reductions depend on the thread count: a GAN trial run with 1 and with 2 threads
+        # ended 0.05 dB apart here (pairwise, f=0.01), so the count is part of the record.
+        result["torch_threads"] = torch.get_num_threads()
         result.update(extra or {})
         t0 = time.perf_counter()
         seed_everything(spec.seed)
