@@ -10,6 +10,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import tempfile
 import threading
 import time
@@ -78,6 +79,20 @@ def wait_until(predicate, timeout: float) -> bool:
             return True
         time.sleep(0.2)
     return predicate()
+
+
+def test_an_unreachable_address_fails_in_seconds_with_one_line():
+    from srbench.runner.executors.ray_executor import check_reachable
+
+    with socket.socket() as s:  # a port that was free a moment ago: nothing listens there
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    for address in (f"127.0.0.1:{port}", f"ray://127.0.0.1:{port}"):
+        start = time.monotonic()
+        with pytest.raises(UsageError, match=rf"--ray-address {address}: nothing answers there"):
+            check_reachable(address, timeout=2.0)
+        assert time.monotonic() - start < 5
+    check_reachable("auto")  # not host:port: left to Ray
 
 
 def test_ray_gives_the_leaderboard_of_the_local_executor(ray_cluster, tmp_path):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Callable
 
@@ -38,6 +39,23 @@ def import_ray() -> Any:
     except ImportError as exc:
         raise UsageError(f"--executor ray needs the 'ray' package ({exc}); install it with {INSTALL_HINT}") from None
     return ray
+
+
+def check_reachable(address: str, timeout: float = 5.0) -> None:
+    """Fail in seconds, not minutes, when nothing listens at ``host:port`` (``ray://host:port``).
+
+    ``ray.init`` retries an unreachable address for minutes; ``auto`` and other forms are left to Ray.
+    """
+    target = address.removeprefix("ray://")
+    host, sep, port = target.rpartition(":")
+    if not sep or not host or not port.isdigit():
+        return
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout).close()
+    except OSError as exc:
+        raise UsageError(f"--ray-address {address}: nothing answers there ({exc.strerror or exc}); start the "
+                         "cluster with 'ray start --head' and pass its address, or leave --ray-address out to "
+                         "start a local instance") from None
 
 
 def _one_line(exc: BaseException) -> str:
@@ -72,6 +90,8 @@ class RayExecutor:
         if ray.is_initialized():
             return
         address = self.address or os.environ.get("RAY_ADDRESS") or None
+        if address:
+            check_reachable(address)
         kwargs: dict[str, Any] = {"include_dashboard": False, "logging_level": logging.WARNING}
         if address is None:
             kwargs["num_cpus"] = available_cpus()  # not os.cpu_count(): a container may allow fewer
