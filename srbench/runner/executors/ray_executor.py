@@ -93,16 +93,24 @@ class RayExecutor:
         if address:
             check_reachable(address)
         kwargs: dict[str, Any] = {"include_dashboard": False, "logging_level": logging.WARNING}
-        if address is None:
-            kwargs["num_cpus"] = available_cpus()  # not os.cpu_count(): a container may allow fewer
+        where = f"the Ray cluster at {address}" if address else "a local Ray instance"
         try:
-            ray.init(address=address, **kwargs)
+            if address is None:
+                try:  # not os.cpu_count(): a container may allow fewer
+                    ray.init(num_cpus=available_cpus(), **kwargs)
+                except ValueError as exc:
+                    if "existing cluster" not in str(exc):
+                        raise
+                    # `ray start` already runs on this machine: ray.init() joins it, sized as it is.
+                    ray.init(**kwargs)
+                    where = "the Ray cluster already running on this machine"
+            else:
+                ray.init(address=address, **kwargs)
         except (ConnectionError, ValueError, RuntimeError, TimeoutError) as exc:
             what = f"--ray-address {address}: cannot connect to a Ray cluster" if address else \
                 "--executor ray: cannot start a local Ray instance"
             raise UsageError(f"{what} ({_one_line(exc)})") from None
         self._connected_here = True
-        where = f"Ray cluster at {address}" if address else "a local Ray instance"
         self.log(f"srbench: using {where}: {self._describe(ray.cluster_resources())}")
 
     def disconnect(self) -> None:
