@@ -124,6 +124,16 @@ def test_trial_id_depends_on_the_spec_only(tmp_path, system):
     assert one == same != other
 
 
+def test_trial_id_changes_with_the_method_revision(tmp_path, system, monkeypatch):
+    """A method whose code changed (revision bumped) is not served its old results."""
+    cls = system.registries.methods.get("toy").factory
+    before = runner_module.Runner(config(tmp_path, methods=["toy"]), system, progress=False).plan()[0]
+    monkeypatch.setattr(cls, "revision", 2)
+    after = runner_module.Runner(config(tmp_path, methods=["toy"]), system, progress=False).plan()[0]
+    assert before.spec.method_version.endswith("/r1") and after.spec.method_version.endswith("/r2")
+    assert before.trial_id != after.trial_id
+
+
 def test_trial_id_ignores_settings_that_change_speed_only(tmp_path, system):
     """CPUs per trial and the executor change how fast a trial runs, not what it computes."""
     base = runner_module.Runner(config(tmp_path, methods=["toy"]), system, progress=False).plan()[0].trial_id

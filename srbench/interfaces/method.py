@@ -88,6 +88,9 @@ class Method(ABC):
     requires_paired: ClassVar[bool] = False
     #: The method needs an unpaired HR pool (``--hr-source``).
     requires_hr_pool: ClassVar[bool] = False
+    #: Bump when a code change alters what the method computes without changing an option: trial
+    #: ids include it (with the plugin's package version), so older results are not reused.
+    revision: ClassVar[int] = 1
 
     def __init__(self, options: Any, context: MethodContext) -> None:
         self.options = options if options is not None else self.Options()

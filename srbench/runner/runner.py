@@ -187,7 +187,9 @@ class Runner:
         trials = []
         test_names = tuple(self.test_datasets)
         for name in self.method_names():
-            cls = self.registries.methods.get(name).factory
+            entry = self.registries.methods.get(name)
+            cls = entry.factory
+            version = f"{entry.version or '0'}/r{getattr(cls, 'revision', 1)}"
             opts = parse_options(cls.Options, self.config.method_options.get(name), f"--set {name}")
             for fraction in self.config.hr_fraction:
                 for seed in range(self.config.seeds):
@@ -196,7 +198,7 @@ class Runner:
                         test_datasets=test_names, scale=self.config.scale, degradation=self.config.degradation,
                         degradation_options=options_to_dict(self.degradation_options), hr_fraction=float(fraction),
                         hr_source=self.config.hr_source, seed=seed, profile=_profile_dict(self.profile),
-                        deterministic=self.config.deterministic, amp=self.config.amp)
+                        deterministic=self.config.deterministic, amp=self.config.amp, method_version=version)
                     trials.append(PlannedTrial(spec, cls, opts))
         return trials
 

@@ -15,6 +15,8 @@ class TrialSpec:
     :param method_options: the method's fully resolved options (defaults included), so a change
         of default makes a new trial instead of silently reusing an old result.
     :param profile: the resolved profile fields (after ``--set profile.X=...``).
+    :param method_version: the method's plugin package version and its ``Method.revision``
+        (``"0.1.0/r1"``): a new release or revision makes new trials.
     """
 
     method: str
@@ -30,6 +32,7 @@ class TrialSpec:
     profile: dict[str, Any] = field(default_factory=dict)
     deterministic: bool = True
     amp: bool = False
+    method_version: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
