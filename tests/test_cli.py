@@ -159,3 +159,10 @@ def test_ray_executor_without_ray_says_how_to_install_it(capsys, tmp_path, monke
     code, _, err = run_cli(capsys, "run", "--executor", "ray", "--methods", "bicubic", "--profile", "smoke",
                            "--dataset", "synthetic", "--out", str(tmp_path / "o"), "--no-progress")
     assert_one_line_error(code, err, "--executor ray needs the 'ray' package", "pip install -e '.[ray]'")
+
+
+def test_run_help_states_each_default_once(capsys):
+    code, out, _ = run_cli(capsys, "run", "--help")
+    assert code == 0
+    assert "[default: local]" in out and "[default: 0.05]" in out
+    assert "(default: None)" not in out  # None means "not given", never the value used

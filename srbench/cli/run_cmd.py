@@ -14,8 +14,9 @@ HELP = "train and score methods on a dataset, then write the leaderboard"
 
 def add_parser(sub: Any) -> argparse.ArgumentParser:
     d = RunConfig()
-    p = sub.add_parser("run", help=HELP, description=HELP + ". Flags override --config; --set overrides both.",
-                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    # Each help text states its default: argparse's own "(default: None)" would be wrong, since None
+    # means "not given" and the value comes from --config or RunConfig.
+    p = sub.add_parser("run", help=HELP, description=HELP + ". Flags override --config; --set overrides both.")
     a = p.add_argument
     a("--methods", metavar="LIST", default=None,
       help=f"comma list of methods, or 'all' (see 'srbench list methods') [default: {','.join(d.methods)}]")
