@@ -55,6 +55,7 @@ BAD_RUNS = [
     (["--device", "tpu"], ["tpu", "cpu"]),
     (["--config", "/nonexistent/x.toml"], ["/nonexistent/x.toml"]),
     (["--executor", "dask"], ["'dask'", "local, ray"]),
+    (["--set", "profile.cpus=0"], ["profile.cpus=0", "at least 1"]),
     (["--executor", "ray", "--retries", "-1"], ["-1", "0 or more"]),
     (["--ray-address", "auto"], ["auto", "--executor ray"]),
 ]

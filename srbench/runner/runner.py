@@ -16,7 +16,7 @@ import traceback
 from dataclasses import asdict, dataclass, field
 from dataclasses import fields as dc_fields
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, get_type_hints
+from typing import Any, Callable, get_type_hints
 
 import torch
 
@@ -37,10 +37,8 @@ from ..training.threads import limit_torch_threads
 from ..training.trainer import Trainer
 from .evaluate import evaluate
 from .progress import Progress
+from .executors import Executor, create_executor
 from .trial import TrialSpec
-
-if TYPE_CHECKING:
-    from .executors import Executor
 
 #: Statuses that a repeated command does not run again (a ``failed`` trial is retried).
 FINAL_STATUSES = (STATUS_OK, STATUS_DIVERGED, STATUS_INCOMPATIBLE)
@@ -93,6 +91,8 @@ def _resolve_profile(config: RunConfig) -> Profile:
         changes[key] = convert_value(value, hints[key], f"--set profile.{key}")
         if isinstance(changes[key], int) and changes[key] < 0:
             raise UsageError(f"--set profile.{key}={value}: must be >= 0")
+    if changes.get("cpus", 1) < 1:  # 0 CPUs per Ray task would start every trial at once
+        raise UsageError(f"--set profile.cpus={config.profile_overrides['cpus']}: must be at least 1")
     return profile.with_overrides(**changes)
 
 
@@ -212,14 +212,12 @@ class Runner:
             return result
         return None
 
-    def run(self, executor: "Executor | None" = None) -> RunSummary:
+    def run(self, executor: Executor | None = None) -> RunSummary:
         """Run every planned trial that has no final result yet; always returns (Ctrl-C sets
         ``interrupted``).
 
         :param executor: where the trials run; default: the executor named by ``config.executor``.
         """
-        from .executors import create_executor
-
         executor = executor or create_executor(self.config, log=self.log)
         trials = self.plan()
         summary = RunSummary(self.out)

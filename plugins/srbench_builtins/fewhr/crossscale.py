@@ -30,7 +30,7 @@ from srbench.ops import quantize
 from srbench.options import option
 from srbench_builtins.methods.gan_common import create_generator
 from srbench_builtins.methods.perceptual import pixel_loss
-from srbench_builtins.methods.schedules import LRDecay, lr_factor, set_lr_factor
+from srbench_builtins.methods.schedules import LRDecay, decay_learning_rates
 
 from .crops import LRImageCropper
 from .unpaired_terms import consistency_loss
@@ -110,7 +110,7 @@ class CrossScaleMethod(Method):
 
     def train_step(self, step: int, data: Any) -> Mapping[str, float | torch.Tensor]:
         opts, ctx = self.options, self.context
-        set_lr_factor(self.optimizer, lr_factor(opts.lr_decay, step, ctx.total_steps))
+        decay_learning_rates([self.optimizer], opts.lr_decay, step, ctx.total_steps)
         targets = self.cropper.batch(ctx.batch_size, self.crop_size, ctx.device)
         internal = self.loss_fn(self.generator(self.lr_of_lr(targets)), targets)
         total = internal

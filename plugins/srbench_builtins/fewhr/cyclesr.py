@@ -29,8 +29,8 @@ from srbench.options import option
 from srbench_builtins.methods.gan_common import Adversary, create_adversarial, create_generator, \
     discriminator_step, generator_adversarial_loss
 from srbench_builtins.methods.replay import ReplayBuffer
-from srbench_builtins.methods.schedules import (LRDecay, PhasePlan, Ramp, RampShape, check_fraction, lr_factor,
-                                                set_lr_factor, steps_of)
+from srbench_builtins.methods.schedules import (LRDecay, PhasePlan, Ramp, RampShape, check_fraction,
+                                                decay_learning_rates, steps_of)
 
 from .downscaler import Downscaler
 from .unpaired_terms import consistency_loss
@@ -157,9 +157,7 @@ class CycleSRMethod(Method):
 
     def train_step(self, step: int, data: Any) -> Mapping[str, float | torch.Tensor]:
         opts, ctx = self.options, self.context
-        factor = lr_factor(opts.lr_decay, step, ctx.total_steps)
-        for optimizer in self.optimizers().values():
-            set_lr_factor(optimizer, factor)
+        decay_learning_rates(self.optimizers().values(), opts.lr_decay, step, ctx.total_steps)
         lr = data.all_lr(ctx.batch_size, ctx.device)
         hr = data.hr_pool.batch(ctx.batch_size, ctx.device)
         sr = self.generator(lr)

@@ -32,8 +32,8 @@ from srbench.interfaces import Method
 from srbench.options import option, parse_options
 from srbench_builtins.methods.gan_common import create_generator
 from srbench_builtins.methods.perceptual import pixel_loss
-from srbench_builtins.methods.schedules import (LRDecay, PhasePlan, Ramp, RampShape, check_fraction, lr_factor,
-                                                set_lr_factor, steps_of)
+from srbench_builtins.methods.schedules import (LRDecay, PhasePlan, Ramp, RampShape, check_fraction,
+                                                decay_learning_rates, steps_of)
 
 # The modules defining terms register them on import (``TERMS``); fewhr may be imported alone.
 from . import ambient, pairwise, unsupervised  # noqa: F401
@@ -259,9 +259,7 @@ class FewHRMethod(Method):
 
     def train_step(self, step: int, data: Any) -> Mapping[str, float | torch.Tensor]:
         opts, ctx = self.options, self.context
-        factor = lr_factor(opts.lr_decay, step, ctx.total_steps)
-        for optimizer in self.optimizers().values():
-            set_lr_factor(optimizer, factor)
+        decay_learning_rates(self.optimizers().values(), opts.lr_decay, step, ctx.total_steps)
         lr_p, hr_p = data.paired.batch(ctx.batch_size, ctx.device)
         lr_u = self.unpaired_batch(data)
         sr_p, features_p = self._run(lr_p)

@@ -31,8 +31,8 @@ from torch import nn
 from srbench.interfaces import Method
 from srbench.options import option
 from srbench_builtins.methods.gan_common import create_generator
-from srbench_builtins.methods.schedules import (LRDecay, PhasePlan, Ramp, RampShape, check_fraction, lr_factor,
-                                                set_lr_factor, steps_of)
+from srbench_builtins.methods.schedules import (LRDecay, PhasePlan, Ramp, RampShape, check_fraction,
+                                                decay_learning_rates, steps_of)
 
 from .unpaired_terms import UnpairedTerm, consistency_loss
 
@@ -112,9 +112,7 @@ class ConsistencyTermMethod(Method):
     # -- training ---------------------------------------------------------------------------
     def train_step(self, step: int, data: Any) -> Mapping[str, float | torch.Tensor]:
         opts, ctx = self.options, self.context
-        factor = lr_factor(opts.lr_decay, step, ctx.total_steps)
-        for optimizer in self.optimizers().values():
-            set_lr_factor(optimizer, factor)
+        decay_learning_rates(self.optimizers().values(), opts.lr_decay, step, ctx.total_steps)
         lr = data.all_lr(ctx.batch_size, ctx.device)
         sr = self.generator(lr)
         losses: dict[str, float | torch.Tensor] = {}

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Literal, Sequence
+from typing import Iterable, Literal, Sequence
 
 import torch
 
@@ -156,6 +156,14 @@ def lr_factor(decay: LRDecay, step: int, total_steps: int) -> float:
     if decay == "step":
         return 0.1 if step >= total // 2 else 1.0
     raise UsageError(f"invalid lr decay {decay!r}; accepted: none, cosine, step")
+
+
+def decay_learning_rates(optimizers: Iterable[torch.optim.Optimizer], decay: LRDecay, step: int,
+                         total_steps: int) -> None:
+    """Set every optimizer's rate to its base rate times :func:`lr_factor` at ``step``."""
+    factor = lr_factor(decay, step, total_steps)
+    for optimizer in optimizers:
+        set_lr_factor(optimizer, factor)
 
 
 def set_lr_factor(optimizer: torch.optim.Optimizer, factor: float) -> None:

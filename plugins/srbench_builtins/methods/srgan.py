@@ -29,7 +29,7 @@ from .gan_common import (
 )
 from .perceptual import VGGFeatureLoss, pixel_loss, vgg19_layer_names, vgg19_missing_reason, vgg19_weights_path
 from .replay import ReplayBuffer
-from .schedules import LRDecay, PhasePlan, Ramp, RampShape, check_fraction, lr_factor, set_lr_factor, steps_of
+from .schedules import LRDecay, PhasePlan, Ramp, RampShape, check_fraction, decay_learning_rates, steps_of
 
 #: Phase names, in budget order.
 PRETRAIN, D_ONLY, JOINT = "pretrain", "d_only", "joint"
@@ -304,9 +304,7 @@ class SRGANMethod(Method):
 
     def train_step(self, step: int, data: Any) -> Mapping[str, float | torch.Tensor]:
         opts = self.options
-        factor = lr_factor(opts.lr_decay, step, self.context.total_steps)
-        for optimizer in self.optimizers().values():
-            set_lr_factor(optimizer, factor)
+        decay_learning_rates(self.optimizers().values(), opts.lr_decay, step, self.context.total_steps)
         generator, optimizer_g, scale = self._stage(step)
         self.phase = self.phases.name_at(step)
         extra: dict[str, float] = {"alpha": float(self.generator.alpha)} if self.grown else {}

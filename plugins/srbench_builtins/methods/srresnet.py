@@ -18,7 +18,7 @@ from srbench.options import option
 
 from .gan_common import create_generator
 from .perceptual import pixel_loss
-from .schedules import LRDecay, lr_factor, set_lr_factor
+from .schedules import LRDecay, decay_learning_rates
 
 
 @dataclass(frozen=True)
@@ -62,7 +62,7 @@ class SRResNetMethod(Method):
         return {"g": self.optimizer}
 
     def train_step(self, step: int, data: Any) -> Mapping[str, float | torch.Tensor]:
-        set_lr_factor(self.optimizer, lr_factor(self.options.lr_decay, step, self.context.total_steps))
+        decay_learning_rates([self.optimizer], self.options.lr_decay, step, self.context.total_steps)
         lr, hr = data.paired.batch(self.context.batch_size, self.context.device)
         loss = self.loss_fn(self.generator(lr), hr)
         self.optimizer.zero_grad(set_to_none=True)
