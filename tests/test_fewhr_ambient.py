@@ -228,3 +228,20 @@ def test_ambient_term_is_registered_for_fewhr():
 
     assert TERMS["ambient"] is AmbientTerm
     assert not AmbientTerm.requires_hr_pool
+
+
+def test_random_dihedral_applies_one_of_the_eight_maps_per_image():
+    import torch
+
+    from srbench_builtins.fewhr.crops import random_dihedral
+
+    x = torch.rand(64, 3, 6, 6)
+    out = random_dihedral(x, torch.Generator().manual_seed(0))
+    used = set()
+    for a, b in zip(x, out):
+        maps = [a, a.flip(-1), a.flip(-2), a.flip(-1).flip(-2)]
+        maps += [m.transpose(-1, -2) for m in maps]
+        hits = [i for i, m in enumerate(maps) if torch.equal(m, b)]
+        assert hits, "output is not a flip/rotation of its input"
+        used.add(hits[0])
+    assert len(used) == 8

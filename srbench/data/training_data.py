@@ -51,7 +51,7 @@ def _dihedral_maps(height: int, width: int) -> torch.Tensor:
     return torch.stack(maps)
 
 
-def _dihedral(batch: list[torch.Tensor], generator: torch.Generator) -> list[torch.Tensor]:
+def random_dihedral(batch: list[torch.Tensor], generator: torch.Generator | None = None) -> list[torch.Tensor]:
     """Apply one random flip/rotation per sample, the same to every tensor of the list.
 
     One ``gather`` per tensor with precomputed index maps: per-sample Python loops cost 10 ms
@@ -100,7 +100,7 @@ class PatchSet:
         idx = torch.randint(0, len(self), (batch_size,), generator=self.generator)
         batch = [self.tensors[k][idx] for k in keys]
         if self.augment:
-            batch = _dihedral(batch, self.generator)
+            batch = random_dihedral(batch, self.generator)
         return [_to_float(t, device) for t in batch]
 
 

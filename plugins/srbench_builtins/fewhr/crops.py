@@ -17,6 +17,7 @@ from typing import Sequence
 
 import torch
 
+from srbench.data.training_data import random_dihedral as random_dihedral_batch
 from srbench.errors import IncompatibleError, UsageError
 
 
@@ -37,17 +38,7 @@ def random_crops(x: torch.Tensor, size: int, generator: torch.Generator | None =
 
 def random_dihedral(x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
     """Each square image of ``x`` flipped/rotated by one of the 8 dihedral maps, drawn per image."""
-    codes = torch.randint(0, 8, (x.shape[0],), generator=generator).tolist()
-    out = []
-    for image, code in zip(x, codes):
-        if code & 1:
-            image = image.flip(-1)
-        if code & 2:
-            image = image.flip(-2)
-        if code & 4:
-            image = image.transpose(-1, -2)
-        out.append(image)
-    return torch.stack(out)
+    return random_dihedral_batch([x], generator)[0]
 
 
 class LRImageCropper:
