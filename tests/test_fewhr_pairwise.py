@@ -20,7 +20,7 @@ from srbench.plugin_manager import load_plugins
 from srbench.training.profiles import get_profile
 from srbench_builtins.fewhr.pairs import (bicubic_resize, degrade_copy, gaussian_blur, make_resolution_pairs,
                                          order_pairs, sample_factors, shift_jointly)
-from srbench_builtins.fewhr.pairwise import PairwiseTerm, PairwiseTermOptions
+from srbench_builtins.fewhr.pairwise import PairwiseTerm, PairwiseTermOptions, detail_layer
 from srbench_builtins.fewhr.siamese import SiameseResolutionCritic
 from srbench_builtins.fewhr.unpaired_terms import TERMS
 
@@ -211,6 +211,39 @@ def test_observed_paired_outputs_replace_the_terms_own_generator_pass():
     assert calls == []
     term.critic_step(generator(lr).detach(), lr, data, 1)  # nothing observed this step: G runs on HR's LR
     assert len(calls) == 1
+
+
+def test_detail_layer_keeps_only_what_the_lr_band_cannot_carry():
+    smooth = bicubic_resize(textured(2, 8), (32, 32))  # an x4 upsampling: little above the LR Nyquist band
+    detailed = textured(2, 32)
+    # Bicubic down(up(x)) is not exactly x, so the smooth image keeps a small residual (0.027 here vs 0.12).
+    assert float((detail_layer(detailed, 4) - 0.5).abs().mean()) > 3 * float((detail_layer(smooth, 4) - 0.5).abs().mean())
+    assert detail_layer(detailed, 4).shape == detailed.shape
+
+
+def test_detail_view_changes_what_the_critic_is_shown():
+    term, data, generator = make_term(4, 0.0, critic_view="detail", shift=False)
+    a, b = textured(2, 16, seed=1), textured(2, 16, seed=2)
+    seen = []
+    term.critic.forward = lambda x, y: seen.append((x, y)) or x.new_zeros(x.shape[0])
+    term.judge(a, b)
+    assert torch.allclose(seen[0][0], detail_layer(a, 4)) and torch.allclose(seen[0][1], detail_layer(b, 4))
+
+
+def test_internal_pairs_teach_real_lr_over_g_of_its_own_lr_without_any_hr():
+    term, data, generator = make_term(4, 0.0, internal_pairs=True, self_pairs=False)
+    y, small = term.draw_internal_batch(3)
+    assert y.shape[-1] == term.crop - term.crop % 4 and small.shape[-1] == y.shape[-1] // 4
+    assert torch.equal(small, (small * 255).round() / 255)  # 8-bit, like every stored LR
+    lr = data.all_lr(4)
+    stats = term.critic_step(generator(lr).detach(), lr, data, 0)
+    assert "critic_internal" in stats and "critic_self" not in stats and "critic_hr" not in stats
+    generator.zero_grad()
+    # Only the internal pairs carry G's gradient here: the main pair's target is met at 0.5 by an untrained critic.
+    term.generator_loss(generator(lr).detach(), lr, data, 0).backward()
+    assert any(p.grad is not None and float(p.grad.abs().sum()) > 0 for p in generator.parameters())
+    off, data, generator = make_term(4, 0.0)
+    assert "critic_internal" not in off.critic_step(generator(lr).detach(), lr, data, 0)
 
 
 def test_term_state_restores_the_same_pairs():

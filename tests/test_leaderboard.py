@@ -35,6 +35,17 @@ def test_flags_name_each_failed_check(table):
     assert table.loc["nohr", "flags"] == ""  # nothing scored, nothing to check
 
 
+def test_stripes_that_pass_the_hf_bar_are_flagged_by_periodic_ratio():
+    rows = [dict(row("bicubic", 28.5, 40.6, 0.032, 2.6), periodic_ratio=0.02),
+            dict(row("clean", 28.7, 42.0, 0.040, 1.9), periodic_ratio=1.0),
+            dict(row("striped", 28.7, 42.0, 0.034, 1.9), periodic_ratio=4.6),
+            row("unscored", 28.7, 42.0, 0.040, 1.9)]  # a leaderboard from before the metric: no flag
+    agg = aggregate(pd.DataFrame(rows)).set_index("method")
+    assert agg.loc["clean", "flags"] == "" and agg.loc["unscored", "flags"] == ""
+    assert agg.loc["striped", "flags"] == "periodic_artefact"
+    assert "⚠ periodic_ratio > 1.5: stripes/checkerboard" in to_markdown(agg.reset_index())
+
+
 def test_differences_to_crossscale(table):
     assert table.loc["sharp", "hf_ratio_minus_crossscale"] == pytest.approx(0.019)
     assert table.loc["smooth", "spectral_distance_minus_crossscale"] == pytest.approx(-0.05)

@@ -10,7 +10,6 @@
 from __future__ import annotations
 
 import math
-import warnings
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, Iterator
@@ -305,7 +304,6 @@ def test_paired_kid_is_unbiased_where_the_independent_estimator_is_not() -> None
 
 def test_too_few_patches_make_the_metric_unavailable(tiny_extractor: str) -> None:
     from srbench.errors import MetricUnavailableError
-    from srbench.runner.evaluate import evaluate
 
     hrs = _photo_tiles(1, 40)
     with pytest.raises(MetricUnavailableError, match="patch_size"):

@@ -1,4 +1,4 @@
-"""lr_psnr, hf_ratio and spectral_distance on a real photo (scikit-image's astronaut), x4."""
+"""lr_psnr, hf_ratio, spectral_distance and periodic_ratio on a real photo (scikit-image's astronaut), x4."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from srbench.ops.color import quantize
 from srbench.ops.imresize import imresize
 from srbench.plugin_manager import load_plugins
 from srbench_builtins.metrics.lr_psnr import LrPsnr, LrPsnrOptions
-from srbench_builtins.metrics.spectral import HfRatio, SpectralDistance, SpectralOptions
+from srbench_builtins.metrics.spectral import HfRatio, PeriodicRatio, SpectralDistance, SpectralOptions, grid_lines
 
 SCALE = 4
 SIDE = 256
@@ -118,6 +118,40 @@ def test_spectral_distance_grows_with_periodic_artefacts(photo: dict[str, Any]) 
     assert distances[2] > 0.05
 
 
+def _stripes(amplitude: float, period: int) -> torch.Tensor:
+    """+-amplitude horizontal stripes of ``period`` rows (period 2: the artefact seen on ``default``)."""
+    rows = (torch.arange(SIDE) // (period // 2)) % 2 * 2 - 1
+    return rows[:, None].float().expand(SIDE, SIDE) * amplitude
+
+
+def test_periodic_ratio_is_one_for_the_truth_and_low_for_bicubic(photo: dict[str, Any]) -> None:
+    assert PeriodicRatio().compute(_sample(photo, photo["hr"])) == pytest.approx(1.0, abs=1e-12)
+    assert PeriodicRatio().compute(_sample(photo, torch.roll(photo["hr"], (3, 3), (1, 2)))) == pytest.approx(1.0, abs=0.1)
+    assert PeriodicRatio().compute(_sample(photo, photo["bicubic"])) < 1.0
+
+
+@pytest.mark.parametrize("pattern", ["checkerboard", "stripes2", "stripes4"])
+def test_faint_periodic_artefacts_raise_periodic_ratio_but_not_hf_ratio(photo: dict[str, Any], pattern: str) -> None:
+    # 2 grey levels: too faint to see at a glance, and hf_ratio stays far below its 1.2 artefact bar.
+    faint = {"checkerboard": _checkerboard(2.0), "stripes2": _stripes(2.0, 2), "stripes4": _stripes(2.0, 4)}[pattern]
+    sr = _add(photo["bicubic"], faint)
+    hf_plain, _ = _scores(photo, photo["bicubic"])
+    hf, _ = _scores(photo, sr)
+    assert hf < 0.5 and hf > hf_plain  # passes "sharper than bicubic" on the artefact alone
+    assert PeriodicRatio().compute(_sample(photo, sr)) > 3.0 * PeriodicRatio().compute(_sample(photo, photo["bicubic"]))
+    assert PeriodicRatio().compute(_sample(photo, sr)) > 1.5
+
+
+def test_grid_lines_are_the_multiples_of_one_over_the_scale_above_lr_nyquist() -> None:
+    lines = grid_lines((64, 64), 4)
+    f = np.fft.fftfreq(64)
+    assert lines[np.argmin(abs(f - 0.5)), 1] and lines[np.argmin(abs(f - 0.25)), 1]  # fy = 0.5, 0.25
+    assert lines[1, np.argmin(abs(f + 0.25))]  # fx = -0.25
+    assert not lines[np.argmin(abs(f - 0.375)), np.argmin(abs(f - 0.375))]  # between the lines
+    assert not lines[0, 0] and not lines[np.argmin(abs(f - 0.1)), 0]  # below the LR Nyquist (0.125)
+    assert grid_lines((64, 64), 2).sum() > 0 and not grid_lines((64, 64), 2)[np.argmin(abs(f - 0.25)), 0]
+
+
 def test_without_window_border_leakage_inflates_bicubic_hf_ratio(photo: dict[str, Any]) -> None:
     sample = _sample(photo, photo["bicubic"])
     windowed = HfRatio(SpectralOptions(window="hann")).compute(sample)
@@ -129,6 +163,7 @@ def test_flat_ground_truth_gives_nan_not_a_number_we_made_up(photo: dict[str, An
     flat = torch.full_like(photo["hr"], 128)
     sample = MetricSample(IMAGE_ID, photo["bicubic"], flat, photo["lr"], SCALE, photo["degradation"])
     assert math.isnan(HfRatio().compute(sample))
+    assert math.isnan(PeriodicRatio().compute(sample))
 
 
 def test_hf_ratio_declares_its_target() -> None:

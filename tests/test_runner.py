@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import json
 
 import pandas as pd
 import pytest
@@ -72,6 +71,40 @@ def test_finished_trials_are_not_run_again(tmp_path, system):
     second = run(config(tmp_path), plugins=system, progress=False)
     assert second.skipped == 2
     assert [r["finished_at"] for r in first.results] == [r["finished_at"] for r in second.results]
+
+
+def test_a_metric_added_later_is_scored_from_saved_weights_without_training(tmp_path, system):
+    first = run(config(tmp_path, metrics=["psnr_y"]), plugins=system, progress=False)
+    trained = {r["trial_id"]: r for r in first.results}
+    losses = {t: (tmp_path / "out" / "trials" / t / "losses.jsonl").read_bytes()
+              for t, r in trained.items() if r["spec"]["method"] == "toy"}
+    second = run(config(tmp_path, metrics=["psnr_y", "ssim_y"]), plugins=system, progress=False)
+    assert second.skipped == 2 and second.rescored == 2
+    # Scoring from the checkpoint gives what a fresh run with both metrics gives.
+    fresh = run(config(tmp_path, metrics=["psnr_y", "ssim_y"], out=str(tmp_path / "fresh")), plugins=system,
+                progress=False)
+    for r, f in zip(second.results, fresh.results):
+        assert r["trial_id"] == f["trial_id"] and r["finished_at"] == trained[r["trial_id"]]["finished_at"]
+        mean, expected = r["metrics"]["synthetic"]["mean"], f["metrics"]["synthetic"]["mean"]
+        assert mean["psnr_y"] == trained[r["trial_id"]]["metrics"]["synthetic"]["mean"]["psnr_y"]
+        assert mean["ssim_y"] == pytest.approx(expected["ssim_y"], rel=1e-6)
+        assert all("ssim_y" in row for row in r["metrics"]["synthetic"]["per_image"])
+        assert r["rescored"][0]["metrics"] == {"synthetic": ["ssim_y"]}
+    for t, log in losses.items():  # no training step was run again
+        assert (tmp_path / "out" / "trials" / t / "losses.jsonl").read_bytes() == log
+    on_disk = {r["trial_id"]: r for r in read_results(tmp_path / "out")}
+    assert all("ssim_y" in r["metrics"]["synthetic"]["mean"] for r in on_disk.values())
+    assert "ssim_y" in pd.read_csv(tmp_path / "out" / "leaderboard.csv").columns
+    third = run(config(tmp_path, metrics=["psnr_y", "ssim_y"]), plugins=system, progress=False)
+    assert third.rescored == 0
+
+
+def test_a_trial_without_checkpoint_is_left_as_it_is_with_a_reason(tmp_path, system, capsys):
+    first = run(config(tmp_path, methods=["toy"], metrics=["psnr_y"]), plugins=system, progress=False)
+    (tmp_path / "out" / "trials" / first.results[0]["trial_id"] / "checkpoint.pt").unlink()
+    second = run(config(tmp_path, methods=["toy"], metrics=["psnr_y", "ssim_y"]), plugins=system, progress=False)
+    assert second.rescored == 0 and "ssim_y" not in second.results[0]["metrics"]["synthetic"]["mean"]
+    assert "no checkpoint.pt to score ssim_y with" in capsys.readouterr().err
 
 
 def test_failures_are_isolated_and_reported(tmp_path, system):

@@ -84,8 +84,11 @@ def main(args: argparse.Namespace, system: PluginSystem) -> int:
     for r in summary.results:
         counts[r["status"]] = counts.get(r["status"], 0) + 1
     done = ", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "no trial finished"
-    print(f"srbench: {done}" + (f" ({summary.skipped} reused from earlier runs)" if summary.skipped else ""),
-          file=sys.stderr)
+    reused = ""
+    if summary.skipped:
+        rescored = f", {summary.rescored} of them scored for metrics they lacked" if summary.rescored else ""
+        reused = f" ({summary.skipped} reused from earlier runs{rescored})"
+    print(f"srbench: {done}{reused}", file=sys.stderr)
     print(f"srbench: leaderboard: {summary.out / 'leaderboard.md'}", file=sys.stderr)
     if summary.interrupted:
         print("srbench: interrupted; finished trials and checkpoints are saved. Run the same command again "

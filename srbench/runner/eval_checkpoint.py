@@ -6,8 +6,6 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-import torch
-
 from ..config import RunConfig
 from ..data.datasets import open_dataset
 from ..data.pipeline import build_test_set
@@ -16,7 +14,7 @@ from ..errors import UsageError
 from ..interfaces.method import MethodContext
 from ..plugin_manager import PluginSystem
 from ..results import RESULT_FILE, TRIALS_DIR, read_result
-from ..training.trainer import CHECKPOINT_NAME
+from ..training.trainer import CHECKPOINT_NAME, load_method_weights
 from .evaluate import evaluate
 from .runner import Runner
 
@@ -81,10 +79,7 @@ def evaluate_method(*, method: str | None, dataset: str, scale: int, checkpoint:
     if checkpoint is not None:
         data, _ = runner._training_data(trial.spec.hr_fraction, trial.spec.seed)
         instance.setup(data)
-        state = torch.load(ckpt, map_location=runner.device, weights_only=True)
-        for k, m in instance.modules().items():
-            m.load_state_dict(state["modules"][k])
-        instance.load_extra_state(state["method"])
+        load_method_weights(instance, ckpt, runner.device)
     else:
         instance.setup(TrainingData.empty(config.scale, runner.degradation))
     for m in instance.modules().values():

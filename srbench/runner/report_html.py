@@ -17,7 +17,11 @@ import pandas as pd
 
 from ..results import STATUS_OK, TRIALS_DIR
 from ..training.trainer import LOSS_LOG_NAME, read_loss_log
-from .leaderboard import FLAG_TEXT, GROUP_KEYS, HF_ARTEFACT_THRESHOLD, REFERENCE_COLUMNS, crossscale_verdict
+from .leaderboard import (FLAG_TEXT, GROUP_KEYS, HF_ARTEFACT_THRESHOLD, PERIODIC_ARTEFACT_THRESHOLD, REFERENCE_COLUMNS,
+                          crossscale_verdict)
+
+#: Metric -> value above which its cell is marked as an artefact.
+ARTEFACT_LIMITS = {"hf_ratio": HF_ARTEFACT_THRESHOLD, "periodic_ratio": PERIODIC_ARTEFACT_THRESHOLD}
 
 _PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",
             "#17becf"]
@@ -79,8 +83,9 @@ def _tables(agg: pd.DataFrame) -> str:
                 ci = r.get(f"{c}_ci95")
                 if isinstance(ci, float) and not math.isnan(ci):
                     text += f" ± {ci:.2g}"
-                if c == "hf_ratio" and isinstance(r[c], float) and r[c] > HF_ARTEFACT_THRESHOLD:
-                    text = f'<span class="warn" title="hf_ratio above {HF_ARTEFACT_THRESHOLD}: likely artefacts">{text} ⚠</span>'
+                limit = ARTEFACT_LIMITS.get(c)
+                if limit is not None and isinstance(r[c], float) and r[c] > limit:
+                    text = f'<span class="warn" title="{c} above {limit:g}: likely artefacts">{text} ⚠</span>'
                 cells.append(f"<td>{text}</td>")
             cls = "" if r["status"] == STATUS_OK else ' class="bad"'
             rows.append(f"<tr{cls}>{''.join(cells)}</tr>")
@@ -225,7 +230,9 @@ def render_report(out: Path, agg: pd.DataFrame, results: Sequence[dict[str, Any]
         f"<style>{_CSS}</style></head><body><h1>srbench report</h1>"
         f"<p class=\"note\">{len(results)} trials ({n_ok} ok) from <code>{html.escape(str(out))}</code>. "
         "Mean over seeds ± 95% confidence half-width; rank by PSNR-Y. "
-        f"⚠ marks hf_ratio above {HF_ARTEFACT_THRESHOLD} (more high-frequency energy than the truth: artefacts).</p>"
+        f"⚠ marks hf_ratio above {HF_ARTEFACT_THRESHOLD} (more high-frequency energy than the truth) and "
+        f"periodic_ratio above {PERIODIC_ARTEFACT_THRESHOLD:g} (detail piled on the upsampling grid's "
+        "frequencies): artefacts.</p>"
         f"<h2>Leaderboard</h2>{_tables(agg)}"
         f"{_notes(results)}"
         f"<h2>Plots</h2>{_plots(out, agg, results)}"

@@ -34,7 +34,7 @@ from ..results import (RESULT_FILE, SCHEMA_VERSION, STATUS_DIVERGED, STATUS_FAIL
 from ..training.profiles import Profile, get_profile
 from ..training.seeding import seed_everything, set_deterministic
 from ..training.threads import limit_torch_threads
-from ..training.trainer import Trainer
+from ..training.trainer import CHECKPOINT_NAME, Trainer, load_method_weights
 from .evaluate import evaluate
 from .progress import Progress
 from .executors import Executor, create_executor
@@ -64,6 +64,8 @@ class RunSummary:
     out: Path
     results: list[dict[str, Any]] = field(default_factory=list)
     skipped: int = 0
+    #: Finished trials scored again for metrics they lacked (see :meth:`Runner.rescore`).
+    rescored: int = 0
     interrupted: bool = False
 
     @property
@@ -232,6 +234,9 @@ class Runner:
                 if done is None:
                     pending.append(trial)
                     continue
+                missing = self.missing_metrics(done)
+                if missing and self.rescore(trial, done, missing):
+                    summary.rescored += 1
                 summary.results.append(done)
                 summary.skipped += 1
                 progress.trial_skipped(trial.trial_id)
@@ -244,6 +249,64 @@ class Runner:
         order = {t.trial_id: i for i, t in enumerate(trials)}
         summary.results.sort(key=lambda r: order.get(r.get("trial_id"), len(order)))
         return summary
+
+    def missing_metrics(self, result: dict[str, Any]) -> dict[str, list[str]]:
+        """Test set -> the requested metrics a finished ``ok`` result has no value (nor reason) for."""
+        if result.get("status") != STATUS_OK:
+            return {}
+        missing = {}
+        for name in self.test_datasets:
+            scored = (result.get("metrics") or {}).get(name) or {}
+            have = set(scored.get("mean") or {}) | set(scored.get("unavailable") or {})
+            lacking = [m for m in self.metrics if m not in have]
+            if lacking:
+                missing[name] = lacking
+        return missing
+
+    def rescore(self, trial: PlannedTrial, result: dict[str, Any], missing: dict[str, list[str]]) -> bool:
+        """Score a finished trial for the metrics it lacks, from its saved weights, without training.
+
+        A metric added after a sweep (a new plugin, a new built-in) is then one command away
+        from every old trial. Updates ``result`` and its ``result.json`` in place; returns False
+        (and says why) when the trial kept no checkpoint to score.
+        """
+        spec, tdir = trial.spec, self.trial_dir(trial)
+        cls = trial.method_cls
+        checkpoint = tdir / CHECKPOINT_NAME
+        trained = cls.trainable and self.profile.iterations > 0
+        if trained and not checkpoint.is_file():
+            self.log(f"srbench: trial {trial.trial_id} has no {CHECKPOINT_NAME} to score "
+                     f"{', '.join(sorted({m for ms in missing.values() for m in ms}))} with; delete its folder "
+                     "to train it again")
+            return False
+        seed_everything(spec.seed)
+        data, _ = self._training_data(spec.hr_fraction, spec.seed)
+        context = MethodContext(scale=spec.scale, degradation=self.degradation, device=self.device,
+                                profile=self.profile, registries=self.registries, seed=spec.seed, amp=spec.amp)
+        method = cls(trial.method_options, context)
+        method.setup(data)
+        if trained:
+            load_method_weights(method, checkpoint, self.device)
+        for m in method.modules().values():
+            m.eval()
+        for name, names in missing.items():
+            ev = evaluate(_autocast_wrapped(method), self._test_set(name), {n: self.metrics[n] for n in names},
+                          scale=spec.scale, degradation=self.degradation, device=self.device)
+            entry = result.setdefault("metrics", {}).setdefault(name, {"mean": {}, "per_image": [],
+                                                                         "unavailable": {}})
+            entry.setdefault("mean", {}).update(ev.mean)
+            entry.setdefault("unavailable", {}).update(ev.unavailable)
+            rows = {row["id"]: row for row in entry.setdefault("per_image", [])}
+            for row in ev.per_image:
+                if row["id"] in rows:
+                    rows[row["id"]].update(row)
+                else:
+                    entry["per_image"].append(row)
+        result.setdefault("rescored", []).append(
+            {"metrics": missing, "at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+             "srbench": __version__})
+        write_json_atomic(tdir / RESULT_FILE, result)  # finished_at stays the training's
+        return True
 
     def _training_data(self, fraction: float, seed: int) -> tuple[Any, Any]:
         key = (fraction, seed)

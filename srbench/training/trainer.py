@@ -83,6 +83,14 @@ def read_loss_log(path: Path) -> list[dict[str, float]]:
     return rows
 
 
+def load_method_weights(method: Method, path: Path, device: torch.device) -> None:
+    """Load a checkpoint's networks and method state into a set-up ``method``, to score it (no optimizers)."""
+    state = torch.load(path, map_location=device, weights_only=True)
+    for k, m in method.modules().items():
+        m.load_state_dict(state["modules"][k])
+    method.load_extra_state(state["method"])
+
+
 class Trainer:
     """Runs ``method`` for ``total_steps`` steps on ``data``.
 

@@ -18,7 +18,7 @@ that pair undecidable: this is where HR teaches "how sharp is real".
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any, Literal, Mapping
 
 import torch
 import torch.nn.functional as F
@@ -68,8 +68,15 @@ class PairwiseTermOptions:
     hr_pairs: bool = option(True, "where HR exists (paired subset or HR pool): the critic learns HR > G(LR of "
                                   "that HR), and G is pushed to make that pair undecidable")
     hr_pair_weight: float = option(1.0, "weight of the HR pairs in both the critic's and G's loss")
+    internal_pairs: bool = option(False, "the critic also learns y > G(degrade(y)) for real LR crops y (one scale "
+                                         "down, no HR needed), and G is pushed to make that pair undecidable: "
+                                         "real LR, not G's own output, is the reference for sharp")
+    internal_pair_weight: float = option(1.0, "weight of the internal pairs in both the critic's and G's loss")
     shift: bool = option(True, "crop every pair with a random offset in [0, scale) before the critic, so it "
                                "cannot key on the generator's pixel-shuffle phase")
+    critic_view: Literal["image", "detail"] = option(
+        "image", "what the critic compares: the images, or their detail layers x - up(down(x)) at the trial's "
+                 "scale (only the band above the LR Nyquist frequency, the band G must invent)")
     generator_target: float | None = option(None, "target probability of D(G(y) > up(y)) in G's loss; none = the "
                                                   "critic's current confidence on strong real pairs (moving average)")
 
@@ -92,7 +99,7 @@ class PairwiseTermOptions:
             raise ValueError(f"invalid label_smoothing {self.label_smoothing!r}; expected a value in [0, 0.5)")
         if self.pair_crop < 0:
             raise ValueError(f"invalid pair_crop {self.pair_crop}; expected 0 (auto) or a side in px")
-        for name in ("self_pair_weight", "hr_pair_weight"):
+        for name in ("self_pair_weight", "hr_pair_weight", "internal_pair_weight"):
             if not getattr(self, name) >= 0:
                 raise ValueError(f"invalid {name} {getattr(self, name)!r}; expected a number >= 0")
         if self.generator_target is not None and not 0.5 <= self.generator_target <= 1.0:
@@ -104,6 +111,16 @@ def _bce(logits: torch.Tensor, target: torch.Tensor | float) -> torch.Tensor:
     if not isinstance(target, torch.Tensor):
         target = torch.full_like(logits, float(target))
     return F.binary_cross_entropy_with_logits(logits, target.to(logits.dtype))
+
+
+def detail_layer(x: torch.Tensor, scale: int) -> torch.Tensor:
+    """``x - up(down(x))`` (MATLAB bicubic by ``scale``): what ``x`` holds above the LR Nyquist band.
+
+    Shifted by 0.5 so the critic's ``[0, 1] -> [-1, 1]`` input mapping keeps it centred.
+    """
+    h, w = int(x.shape[-2]), int(x.shape[-1])
+    small = (max(1, round(h / scale)), max(1, round(w / scale)))
+    return x - bicubic_resize(bicubic_resize(x, small), (h, w)) + 0.5
 
 
 def _distinct(images: list[torch.Tensor]) -> list[torch.Tensor]:
@@ -176,6 +193,7 @@ class PairwiseTerm(UnpairedTerm):
         self.real_confidence = 0.5  # an untrained critic's: no push until it has learnt real pairs
         self._hr_batch: tuple[torch.Tensor, torch.Tensor] | None = None
         self._observed: tuple[torch.Tensor, torch.Tensor] | None = None
+        self._internal_batch: tuple[torch.Tensor, torch.Tensor] | None = None
 
     # -- checkpointed state ------------------------------------------------------------------
     def modules(self) -> Mapping[str, nn.Module]:
@@ -208,6 +226,8 @@ class PairwiseTerm(UnpairedTerm):
         """Critic logits ``D(a, b)`` after the joint random shift (``shift``)."""
         if self.options.shift:
             a, b = shift_jointly(a, b, self.context.scale, self.rng)
+        if self.options.critic_view == "detail":
+            a, b = detail_layer(a, self.context.scale), detail_layer(b, self.context.scale)
         return self.critic(a, b)
 
     def real_images(self, count: int) -> torch.Tensor:
@@ -251,6 +271,35 @@ class PairwiseTerm(UnpairedTerm):
         with torch.no_grad():
             return hr, self.generator_fn(lr_hr)
 
+    @property
+    def uses_internal(self) -> bool:
+        """Internal (one scale down) pairs are on."""
+        return bool(self.options.internal_pairs) and self.options.internal_pair_weight > 0
+
+    def draw_internal_batch(self, count: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(y, degrade(y))``: real LR crops and their LR, made with the trial's operator, 8-bit like stored LR.
+
+        The crop side is rounded down to a multiple of the scale so ``G(degrade(y))`` has ``y``'s size.
+        """
+        ctx = self.context
+        side = self.crop - self.crop % ctx.scale
+        y = self.lr_images.batch(count, side, ctx.device, self.rng)
+        params = ctx.degradation.sample_params(count, self.rng)
+        params = {k: v.to(ctx.device) if isinstance(v, torch.Tensor) else v for k, v in params.items()}
+        with torch.no_grad():
+            small = quantize(ctx.degradation.apply(y, params).clamp_(0.0, 1.0)).float().div_(255.0)
+        return y, small
+
+    def _internal_inputs(self, count: int, with_graph: bool) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(y, G(degrade(y)))``, the same draw for this step's critic update and generator loss."""
+        if self._internal_batch is None or self._internal_batch[0].shape[0] != count:
+            self._internal_batch = self.draw_internal_batch(count)
+        y, small = self._internal_batch
+        if with_graph:
+            return y, self.generator_fn(small)
+        with torch.no_grad():
+            return y, self.generator_fn(small)
+
     def pairs_per_kind(self, batch: int) -> int:
         """Pairs of each kind per critic step (``critic_batch``, default half the batch, at least 1)."""
         return max(1, self.options.critic_batch or batch // 2)
@@ -270,14 +319,13 @@ class PairwiseTerm(UnpairedTerm):
             total = total + opts.self_pair_weight * own_loss
             stats["critic_self"] = own_loss.detach()
         self._hr_batch = None
+        self._internal_batch = None
         if self.uses_hr and opts.hr_pair_weight > 0:
             hr, sr_hr = self._hr_pairs_inputs(data, count, with_graph=False)
-            pairs = order_pairs(hr, sr_hr, self.rng, opts.label_smoothing)
-            hr_logits = self.judge(pairs.a, pairs.b)
-            hr_loss = _bce(hr_logits, pairs.target)
-            total = total + opts.hr_pair_weight * hr_loss
-            stats["critic_hr"] = hr_loss.detach()
-            stats["critic_hr_accuracy"] = ((hr_logits > 0) == (pairs.target > 0.5)).float().mean().detach()
+            total = total + opts.hr_pair_weight * self._sharper_first_loss(hr, sr_hr, "hr", stats)
+        if self.uses_internal:
+            y, sr_y = self._internal_inputs(count, with_graph=False)
+            total = total + opts.internal_pair_weight * self._sharper_first_loss(y, sr_y, "internal", stats)
         self.optimizer.zero_grad(set_to_none=True)
         total.backward()
         self.optimizer.step()
@@ -285,6 +333,16 @@ class PairwiseTerm(UnpairedTerm):
         self._update_confidence(real, real_logits.detach())
         stats["real_confidence"] = self.real_confidence
         return stats
+
+    def _sharper_first_loss(self, sharp: torch.Tensor, other: torch.Tensor, kind: str,
+                            stats: dict[str, Any]) -> torch.Tensor:
+        """Critic BCE on ``(sharp, other)`` pairs in random orders; records ``critic_<kind>`` and its accuracy."""
+        pairs = order_pairs(sharp, other, self.rng, self.options.label_smoothing)
+        logits = self.judge(pairs.a, pairs.b)
+        loss = _bce(logits, pairs.target)
+        stats[f"critic_{kind}"] = loss.detach()
+        stats[f"critic_{kind}_accuracy"] = ((logits > 0) == (pairs.target > 0.5)).float().mean().detach()
+        return loss
 
     def _update_confidence(self, real: PairBatch, logits: torch.Tensor) -> None:
         """Moving average of P(sharper image judged sharper) over this step's strong real pairs.
@@ -316,7 +374,11 @@ class PairwiseTerm(UnpairedTerm):
             if self.uses_hr and opts.hr_pair_weight > 0:
                 hr, sr_hr = self._hr_pairs_inputs(data, count, with_graph=True)
                 loss = loss + opts.hr_pair_weight * _bce(self.judge(sr_hr, hr), 0.5)
+            if self.uses_internal:
+                y, sr_y = self._internal_inputs(count, with_graph=True)
+                loss = loss + opts.internal_pair_weight * _bce(self.judge(sr_y, y), 0.5)
         self._hr_batch = None
+        self._internal_batch = None
         self._observed = None
         return loss
 

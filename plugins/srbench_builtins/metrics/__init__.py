@@ -5,7 +5,7 @@ from srbench.hookspecs import hookimpl
 from .lr_psnr import LrPsnr
 from .psnr_rgb import PsnrRgb
 from .psnr_y import PsnrY
-from .spectral import HfRatio, SpectralDistance
+from .spectral import HfRatio, PeriodicRatio, SpectralDistance
 from .ssim_y import SsimY
 
 
@@ -18,3 +18,5 @@ def srbench_register_metrics(metrics):
     metrics.register("hf_ratio", HfRatio, "SR/HR energy above the LR Nyquist frequency; best = 1 (ranked by |value - 1|)")
     metrics.register("spectral_distance", SpectralDistance,
                      "mean |log10 radial power SR - HR| above the LR Nyquist; lower is better")
+    metrics.register("periodic_ratio", PeriodicRatio,
+                     "share of the above-LR-Nyquist energy on the x-scale grid lines, SR/HR; >> 1 = periodic artefacts")

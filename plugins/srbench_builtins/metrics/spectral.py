@@ -12,7 +12,15 @@ inventing nothing (blur); these two metrics look at the invented band directly:
   0 = same spectrum; penalises both missing detail and periodic artefacts (a spike at the
   pixel-shuffle period lands in one band and raises it far above the truth).
 
-Both work on the BT.601 luma in float64 with the mean removed and a 2-D Hann window applied:
+* ``periodic_ratio``: the share of that band's energy lying on the *grid lines* (horizontal or
+  vertical frequency a multiple of ``1 / scale``: the periods of a pixel-shuffle or of an
+  x``scale`` upsampler, and the null space of the x``scale`` downscaling a consistency loss
+  checks), SR's share over HR's. 1 = as concentrated there as the truth; stripes and
+  checkerboards at the upsampling period push it far above 1 even when they are too faint to
+  lift ``hf_ratio`` past its artefact bar. A method can raise ``hf_ratio`` past bicubic's with
+  faint stripes alone; this says so.
+
+All three work on the BT.601 luma in float64 with the mean removed and a 2-D Hann window applied:
 without the window, the jump between opposite image borders (the FFT treats the image as
 periodic) adds a cross of broadband energy that every output shares with HR, pulling
 ``hf_ratio`` of a plain bicubic towards 1.
@@ -84,6 +92,23 @@ def beyond_lr_nyquist(shape: tuple[int, int], scale: int) -> np.ndarray:
     return np.maximum(np.abs(fx), np.abs(fy)) > 0.5 / scale
 
 
+def grid_lines(shape: tuple[int, int], scale: int) -> np.ndarray:
+    """Mask of the band above the LR Nyquist frequency that lies on a grid line.
+
+    A grid line is every frequency whose ``|fx|`` or ``|fy|`` is within one frequency step
+    (``1 / side``) of ``k / scale`` for ``k = 1 .. scale // 2``: a Hann-windowed sinusoid
+    spreads over about three samples, and a period that does not divide the side falls
+    between two.
+    """
+    fy, fx = frequency_grids(shape)
+    near = np.zeros(shape, dtype=bool)
+    for k in range(1, scale // 2 + 1):
+        line = k / scale
+        near |= np.abs(np.abs(fy) - line) <= 1.0 / shape[0] + 1e-12
+        near |= np.abs(np.abs(fx) - line) <= 1.0 / shape[1] + 1e-12
+    return near & beyond_lr_nyquist(shape, scale)
+
+
 def radial_bands(shape: tuple[int, int], scale: int) -> tuple[np.ndarray, int]:
     """Band index of every FFT sample (-1 = not used) and the number of bands.
 
@@ -128,6 +153,30 @@ class HfRatio(Metric):
         if hr_energy <= FLAT_POWER * np.count_nonzero(band):
             return math.nan
         return sr_energy / hr_energy
+
+
+class PeriodicRatio(Metric):
+    """Share of the above-LR-Nyquist energy on the grid lines (:func:`grid_lines`), SR's over HR's.
+
+    1 = as concentrated on those frequencies as the truth; well above 1 = periodic artefacts at
+    the upsampling period (stripes, checkerboards). ``nan`` when HR or SR has no energy in the
+    band (flat image, or an SR with nothing above the LR Nyquist frequency).
+    """
+
+    Options: ClassVar[type] = SpectralOptions
+    higher_is_better: ClassVar[bool] = False
+
+    def compute(self, sample: MetricSample) -> float:
+        sr, hr = _luma_pair(sample, "periodic_ratio")
+        band = beyond_lr_nyquist(hr.shape, sample.scale)
+        lines = grid_lines(hr.shape, sample.scale)
+        shares = []
+        for power in (power_spectrum(sr, self.options.window), power_spectrum(hr, self.options.window)):
+            total = float(np.sum(power[band]))
+            if total <= FLAT_POWER * np.count_nonzero(band):
+                return math.nan
+            shares.append(float(np.sum(power[lines])) / total)
+        return shares[0] / shares[1] if shares[1] > 0 else math.nan
 
 
 class SpectralDistance(Metric):

@@ -22,7 +22,6 @@ from __future__ import annotations
 from srbench.errors import MetricUnavailableError
 
 import hashlib
-import math
 from dataclasses import dataclass, fields
 from functools import lru_cache
 from pathlib import Path
