@@ -149,6 +149,29 @@ def test_srresnet_grow_keeps_weights_and_fades_in_from_an_upsample() -> None:
     assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in generator.upsamplers[1].parameters())
 
 
+def test_a_resize_stage_cannot_make_a_period_2_pattern_from_flat_features_a_pixel_shuffle_stage_can() -> None:
+    from srbench_builtins.networks.srresnet import PixelShuffleStage, ResizeConvStage
+
+    torch.manual_seed(0)
+    flat = torch.ones(1, 8, 6, 6)
+    for stage, periodic in ((PixelShuffleStage(8, 2, False), True), (ResizeConvStage(8, 2, False), False)):
+        torch.nn.init.normal_(next(stage.parameters()))  # any weights, not only the initial ones
+        out = stage(flat)[..., 2:-2, 2:-2]  # away from the zero-padded border
+        spread = float((out - out.mean(dim=(2, 3), keepdim=True)).abs().max())
+        assert (spread > 1e-3) == periodic, type(stage).__name__
+
+
+def test_srresnet_resize_is_srresnet_with_resize_stages_and_grows_with_them() -> None:
+    net = REGISTRIES.generators.create("srresnet_resize", 2)
+    assert net.upsampler == "resize" and all(type(s).__name__ == "ResizeConvStage" for s in net.upsamplers)
+    net.grow()
+    assert type(net.upsamplers[-1]).__name__ == "ResizeConvStage" and net(torch.rand(1, 3, 6, 6)).shape[-1] == 24
+    plain = REGISTRIES.generators.create("srresnet_resize", 2, upsampler="pixelshuffle")
+    assert type(plain.upsamplers[0]).__name__ == "PixelShuffleStage"
+    with pytest.raises(UsageError, match="upsampler"):
+        REGISTRIES.generators.create("srresnet", 2, upsampler="bilinear")
+
+
 def test_srresnet_x4_loads_about_90_percent_of_its_weights_from_x2() -> None:
     with torch.device("meta"):
         x2 = REGISTRIES.generators.create("srresnet", 2, size="full")

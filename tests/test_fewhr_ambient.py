@@ -116,8 +116,15 @@ def test_gradient_flows_through_mild_measurements_too(factors):
     assert _generator_grad_norm(method, data) > 0
 
 
+@pytest.mark.parametrize("max_factor, expected", [(2.0, 12), (4.0, 6), (0.0, 6)])
+def test_measured_crops_are_as_large_as_the_strongest_factor_allows(max_factor, expected):
+    # patch 24: 24 / 2 = 12 px at the default max_factor 2, 6 px when the x4 measurement must fit too.
+    method, _ = make_method(4, hr_fraction=0.5, max_factor=max_factor)
+    assert method.term.measurement.size == min(expected, method.term.cropper.max_size)
+
+
 def test_measurement_is_a_crop_of_the_resized_image():
-    method, _ = make_method(4, min_factor=1.0, max_factor=1.0, blur_prob=0.0, orient=False)
+    method, _ = make_method(4, min_factor=1.0, max_factor=1.0, blur_prob=0.0, orient=False, measured_size=6)
     measurement = method.term.measurement
     x = torch.rand(3, 3, 24, 24)
     params = measurement.sample(3)
@@ -129,7 +136,7 @@ def test_measurement_is_a_crop_of_the_resized_image():
         match = (windows[i] - out[i][:, None, None]).abs().amax(dim=(0, 3, 4))
         assert float(match.min()) == 0.0
     # At factor 2 the sample is a window of the bicubic half-size image, not of the original.
-    method, _ = make_method(4, min_factor=2.0, max_factor=2.0, blur_prob=0.0, orient=False)
+    method, _ = make_method(4, min_factor=2.0, max_factor=2.0, blur_prob=0.0, orient=False, measured_size=6)
     out2 = method.term.measurement.measure(x, method.term.measurement.sample(3))
     half = imresize(x, scale=0.5).unfold(2, 6, 1).unfold(3, 6, 1)
     assert float((half[0] - out2[0][:, None, None]).abs().amax(dim=(0, 3, 4)).min()) < 1e-6
@@ -157,10 +164,10 @@ def _critic_inputs(method, data):
 
 
 def test_modes_change_what_is_computed():
-    # ambient: D judges measured crops of LR-patch size (24 / 4 = 6 px).
+    # ambient: D judges measured crops of patch / max_factor px (24 / 2 = 12), capped by the 8-px LR images.
     method, data = make_method(4)
     shapes, losses = _critic_inputs(method, data)
-    assert shapes and all(s[1:] == (3, 6, 6) for s in shapes)
+    assert shapes and all(s[1:] == (3, 8, 8) for s in shapes)
     assert "adversarial" in losses and "d_loss" in losses
 
     # condition_d: the measurement parameters reach D as two extra channels.
@@ -194,7 +201,7 @@ def test_real_measurements_follow_the_regime():
     assert 0.35 < share < 0.65
     params = method.term._draw(8)
     reals, hr = method.term.real_measurements(params)
-    assert reals.shape == (8, 3, 6, 6)
+    assert reals.shape == (8, 3, 8, 8)
     assert (hr is None) == (not bool(params.hr_real.any()))
     # Pure AmbientGAN reals without HR: only the full measurement remains (the documented trap).
     method, _ = make_method(4, hr_fraction=0.0, hr_source="none", lr_reals="full_scale")
@@ -213,7 +220,7 @@ def test_fakes_matched_with_hr_reals_come_from_degraded_hr(matched):
     sr = torch.zeros(4, 3, 24, 24, requires_grad=True)  # what the method's own LR batch gave
     method.generator.zero_grad(set_to_none=True)
     real, fake = method.term.pair(sr)
-    assert real.shape == fake.shape == (4, 3, 6, 6)
+    assert real.shape == fake.shape == (4, 3, 8, 8)
     if matched:  # every real is a measured HR patch, so every fake is G(degrade(that HR)), not sr
         assert float(fake.detach().abs().mean()) > 0.05
         fake.sum().backward()

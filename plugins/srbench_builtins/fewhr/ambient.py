@@ -15,6 +15,19 @@ random parameters: a downscaling factor ``f`` between 1 and the scale (at ``f = 
 trial's degradation itself; milder factors keep the high frequencies the generator must
 invent), a random crop of ``measured_size`` px, and sometimes a small Gaussian blur.
 
+By default ``f`` is drawn in ``[1, 2]`` (``max_factor`` 2) and the crops are as large as that
+allows (patch / 2: 24 px on the ``quick`` profile). With ``f`` up to the scale, every crop had to
+fit the x4 measurement (12 px) and D stayed at chance level for the whole quick budget (BCE
+1.36-1.39, chance 1.386); at 24 px it learns. The strongest, exact measurement is then never
+drawn: the consistency loss already enforces it.
+
+**Generator.** ``srresnet_resize`` (resize-convolution upsampling) by default. Under this critic
+the pixel-shuffle ``srresnet`` answered with horizontal stripes of a 2-row period (hf_ratio 2.7,
+22.7 dB at adversarial weight 3e-3): the x4 downscaling returns exactly 0 for them, so the
+consistency loss cannot object, and a young critic rewards any energy near the measured crops'
+Nyquist frequency. With resize stages no period-2 pattern comes for free, and the same term
+added detail instead (docs/methods.md, ``ambient``).
+
 **What the real measurements are, at each factor.**
 
 * At ``f = scale`` the measurement is the one that made the LR images: real measurements are
@@ -96,8 +109,8 @@ class AmbientTermOptions:
     replay_size: int = option(64, "experience replay: past measured fakes kept for D (0 = off)")
     replay_fraction: float = option(0.5, "share of each fake batch shown to D drawn from the replay buffer")
     min_factor: float = option(1.0, "mildest measurement: downscale the output by this factor (1 = none)")
-    max_factor: float = option(0.0, "strongest measurement factor; 0 = the trial's scale (the LR's own "
-                                     "measurement); at most the scale")
+    max_factor: float = option(2.0, "strongest measurement factor, at most the scale; 0 = the scale (the LR's own "
+                                     "measurement; 12-px crops at x4 on the quick profile, where D stayed at chance)")
     factor_step: float = option(0.25, "spacing of the factor grid between min_factor and max_factor")
     mild_bias: float = option(3.0, "skew of the factor draw towards min_factor: factor index = u ** mild_bias "
                                    "of the grid (1 = uniform; 3 = ~80% in the mild half)")
@@ -105,7 +118,8 @@ class AmbientTermOptions:
                                  "every orientation; off: in the quick budget it kept D at chance level")
     blur_prob: float = option(0.25, "probability that a measurement adds a Gaussian blur")
     blur_sigma: tuple[float, float] = option((0.3, 0.8), "range of that blur's width, in measured px")
-    measured_size: int = option(0, "side of the measured crops D sees; 0 = the LR patch side (patch / scale)")
+    measured_size: int = option(0, "side of the measured crops D sees; 0 = the largest that fits: patch / "
+                                   "max_factor (24 px at max_factor 2 on the quick profile)")
     lr_reals: Literal["all_scales", "full_scale"] = option(
         "all_scales", "LR crops at native resolution are real measurements at every factor (scale "
                       "invariance), or only at the full factor (pure AmbientGAN; without HR: the trap)")
@@ -161,7 +175,7 @@ class AmbientTerm(DiscriminatorTerm):
             return
         self.cropper = LRImageCropper.from_training_data(data)
         self.hr = hr_sampler(data)
-        scale, lr_side = ctx.scale, ctx.profile.patch_size // ctx.scale
+        scale = ctx.scale
         if opts.mode == "ambient":
             max_factor = opts.max_factor or float(scale)
             if max_factor > scale:
@@ -170,7 +184,7 @@ class AmbientTerm(DiscriminatorTerm):
             if opts.min_factor > max_factor:
                 raise UsageError(f"ambient min_factor {opts.min_factor:g} is larger than max_factor "
                                  f"{max_factor:g}")
-            size = opts.measured_size or lr_side
+            size = opts.measured_size or int(ctx.profile.patch_size / max_factor)
             # The crop must fit the output measured at the strongest factor and every LR image.
             limit = min(int(ctx.profile.patch_size / max_factor), self.cropper.max_size)
             if size > limit:
@@ -282,6 +296,9 @@ class AmbientTerm(DiscriminatorTerm):
 @dataclass(frozen=True)
 class AmbientOptions(TermMethodOptions, AmbientTermOptions):
     """Options of the ``ambient`` method: the generator side, then the measurement/critic side."""
+
+    adversarial_weight: float = option(3e-3, "final weight of the adversarial term (1e-3 left the output unchanged "
+                                             "on the quick profile)")
 
     def __post_init__(self) -> None:
         TermMethodOptions.__post_init__(self)

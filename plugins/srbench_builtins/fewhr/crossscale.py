@@ -40,7 +40,9 @@ from .unpaired_terms import consistency_loss
 class CrossScaleOptions:
     """Options of the ``crossscale`` method."""
 
-    generator: str = option("srresnet", "generator network (srbench list generators)")
+    generator: str = option("srresnet_resize", "generator network (srbench list generators); the same as the "
+                                               "consistency-trained few-HR methods', so a comparison with them "
+                                               "measures their losses, not their networks")
     lr: float = option(5e-4, "Adam learning rate (srresnet's default, for CPU budgets)")
     lr_decay: LRDecay = option("cosine", "learning-rate decay over the budget: none, cosine, step")
     loss: Literal["l1", "mse"] = option("l1", "pixel loss between G(LR of LR) and the LR crop (ZSSR: l1)")

@@ -416,7 +416,11 @@ class PairwiseMethod(ConsistencyTermMethod):
     * the generator's target is matched to the critic's confidence on real pairs (bounded push,
       see :class:`PairwiseTerm`); weight 0.01 after 30% consistency-only pre-training, ramped
       over half of the rest (a weight of 0.1 gave checkerboards in the issue's experiment);
-    * pairs are shifted jointly by a random offset below the scale before the critic.
+    * pairs are shifted jointly by a random offset below the scale before the critic;
+    * ``critic_view=detail`` (the critic sees only the band above the LR Nyquist frequency) and
+      ``internal_pairs`` (real LR against G of its own LR, one scale down) are off: measured at
+      hr_fraction 0, the first led the generator to stripes of a 2-row period that the x4
+      consistency cannot see, the second changed nothing (docs/methods.md, "Critic variants").
     """
 
     Options = PairwiseOptions

@@ -53,7 +53,9 @@ def prefixed(prefix: str, items: Mapping[str, Any]) -> dict[str, Any]:
 class TermMethodOptions:
     """Options of the generator side of a :class:`ConsistencyTermMethod`."""
 
-    generator: str = option("srresnet", "generator network (srbench list generators)")
+    generator: str = option("srresnet_resize", "generator network (srbench list generators); srresnet_resize: "
+                                               "SRResNet with resize-convolution upsampling, which gives stripes "
+                                               "of the upsampling period no free ride past the consistency loss")
     lr_g: float = option(5e-4, "generator Adam learning rate (srresnet's default, for CPU budgets)")
     lr_decay: LRDecay = option("cosine", "learning-rate decay of the generator and critic: none, cosine, step")
     consistency_weight: float = option(1.0, "weight of the LR-consistency loss |degrade(clamp(G(LR))) - LR|")

@@ -25,6 +25,8 @@ __all__ = ["MinibatchStdDev", "UnsupportedScaleError"]
 def srbench_register_generators(generators):
     generators.register("srresnet", srresnet.create,
                         "SRGAN generator (SRResNet): residual blocks + pixel shuffle; x2/x3/x4, grow() x2 -> x4")
+    generators.register("srresnet_resize", srresnet.create_resize,
+                        "SRResNet with resize-convolution upsampling (nearest + conv): no free period-2/4 stripes")
     generators.register("rrdb", rrdb.create,
                         "ESRGAN generator: residual-in-residual dense blocks, no batch norm; x2/x3/x4")
     generators.register("encdec", encdec.create,

@@ -4,6 +4,16 @@ Layout (paper, Fig. 4): conv 9x9 + PReLU, ``B`` residual blocks (conv-BN-PReLU-c
 conv 3x3 + BN + long skip, pixel-shuffle upsampling stages (conv -> x``r`` shuffle -> PReLU; two x2
 stages for x4, one x3 stage for x3), conv 9x9 to the image.
 
+``srresnet_resize`` is the same network with *resize-convolution* stages (nearest-neighbour
+upsampling, then conv 3x3 and PReLU; Odena et al. 2016, "Deconvolution and checkerboard
+artifacts") instead of pixel shuffle (option ``upsampler``). A pixel-shuffle stage computes the
+``r*r`` sub-pixel phases with separate filters, so a pattern of period ``r`` costs it nothing;
+after a nearest-neighbour resize, one filter slides over every output pixel. Trained with an
+LR-consistency loss alone or with a weak critic, the pixel-shuffle network went to horizontal
+stripes of a 2-row period (they are invisible to the x4 consistency loss: the antialiased
+downscaling returns exactly 0 for them) where the resize one stayed clean and came out sharper
+(docs/methods.md, ``ambient``).
+
 Sizes: ``full`` is the paper's (64 channels, 16 blocks, batch norm: ~1.55M parameters at x4);
 ``small`` (32 channels, 4 blocks, no batch norm, global bicubic residual) trains in minutes on
 a CPU. Batch norm is off for ``small`` because CPU batches are small (4-16 patches) and
@@ -22,6 +32,7 @@ fresh x4 network accepts a x2 network's ``state_dict`` with ``strict=False`` (on
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 import torch
 from torch import nn
@@ -44,6 +55,9 @@ from .common import (
 )
 
 NAME = "srresnet"
+#: How each upsampling stage enlarges the feature maps.
+Upsampler = Literal["pixelshuffle", "resize"]
+UPSAMPLERS: tuple[str, ...] = ("pixelshuffle", "resize")
 
 #: (features, residual blocks) per size preset; ``full`` is the paper's.
 PRESETS = {"small": (32, 4), "full": (64, 16)}
@@ -62,6 +76,8 @@ class SRResNetOptions:
     tail_kernel: int | None = option(None, "kernel of the last conv (it runs at HR size); default 9 (full, the "
                                            "paper) / 3 (small: 40% less time per CPU step)")
     blocks: int | None = option(None, "residual blocks; default 4 (small) / 16 (full)")
+    upsampler: Upsampler = option("pixelshuffle", "upsampling stages: pixelshuffle (the paper's) or resize "
+                                                   "(nearest-neighbour resize + conv: no free period-r patterns)")
 
 
 class ResidualBlock(nn.Module):
@@ -100,6 +116,28 @@ class PixelShuffleStage(nn.Module):
         return self.act(self.shuffle(self.expand(x)))
 
 
+class ResizeConvStage(nn.Module):
+    """Nearest-neighbour upsampling by ``factor``, conv 3x3, PReLU (resize-convolution, Odena et al. 2016)."""
+
+    def __init__(self, features: int, factor: int, spectral_norm: bool) -> None:
+        super().__init__()
+        self.factor = factor
+        self.conv = conv(features, features, 3, spectral_norm=spectral_norm)
+        self.act = nn.PReLU(features)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.act(self.conv(nn.functional.interpolate(x, scale_factor=self.factor, mode="nearest")))
+
+
+def upsampling_stage(kind: str, features: int, factor: int, spectral_norm: bool) -> nn.Module:
+    """One upsampling stage of ``kind`` (see :data:`UPSAMPLERS`)."""
+    if kind == "resize":
+        return ResizeConvStage(features, factor, spectral_norm)
+    if kind == "pixelshuffle":
+        return PixelShuffleStage(features, factor, spectral_norm)
+    raise UsageError(f"generator {NAME!r}: upsampler {kind!r}; expected one of {', '.join(UPSAMPLERS)}")
+
+
 class SRResNet(nn.Module):
     """SRGAN's generator; see the module docstring for sizes and :meth:`grow`.
 
@@ -110,13 +148,15 @@ class SRResNet(nn.Module):
     :param batch_norm: batch norm in the trunk.
     :param spectral_norm: spectral normalisation on every conv.
     :param residual: add a bicubic upsample of the input to the output.
+    :param upsampler: ``pixelshuffle`` (the paper's) or ``resize`` (resize-convolution stages).
     """
 
     def __init__(self, scale: int, channels: int = 3, features: int = 64, blocks: int = 16, *,
                  batch_norm: bool = True, spectral_norm: bool = False, residual: bool = False,
-                 tail_kernel: int = 9) -> None:
+                 tail_kernel: int = 9, upsampler: str = "pixelshuffle") -> None:
         super().__init__()
         self.scale = scale
+        self.upsampler = upsampler
         self.residual = residual
         self.spectral_norm = spectral_norm
         self.features = features
@@ -130,7 +170,7 @@ class SRResNet(nn.Module):
         )
         #: One stage per upsampling step (x2 each, or a single x3); :meth:`grow` appends to it.
         self.upsamplers = nn.ModuleList(
-            PixelShuffleStage(features, f, spectral_norm) for f in upsampling_factors(scale, NAME))
+            upsampling_stage(upsampler, features, f, spectral_norm) for f in upsampling_factors(scale, NAME))
         self.tail = conv(features, channels, tail_kernel, spectral_norm=spectral_norm)
         if residual:
             # Start close to the bicubic baseline: the learned part begins small (ESRGAN scales by 0.1).
@@ -164,7 +204,7 @@ class SRResNet(nn.Module):
             parameters are ``self.upsamplers[-1].parameters()`` (to train them alone first).
         """
         reference = next(self.parameters())
-        stage = PixelShuffleStage(self.features, 2, self.spectral_norm)
+        stage = upsampling_stage(self.upsampler, self.features, 2, self.spectral_norm)
         self.upsamplers.append(stage.to(device=reference.device, dtype=reference.dtype))
         self.scale *= 2
         self.alpha = float(alpha)
@@ -186,7 +226,14 @@ def create(scale: int, channels: int = 3, size: str = "small", **options: object
         spectral_norm=opts.spectral_norm,
         residual=opts.residual if opts.residual is not None else size == "small",
         tail_kernel=check_odd_kernel(opts.tail_kernel if opts.tail_kernel is not None else (9 if size == "full" else 3)),
+        upsampler=opts.upsampler,
     )
+
+
+@with_options(SRResNetOptions)
+def create_resize(scale: int, channels: int = 3, size: str = "small", **options: object) -> SRResNet:
+    """SRResNet with resize-convolution upsampling (nearest resize + conv) instead of pixel shuffle; x2/x3/x4."""
+    return create(scale, channels, size, **{"upsampler": "resize", **options})
 
 
 def check_odd_kernel(k: int) -> int:
