@@ -1,8 +1,9 @@
 """Built-in generators and discriminators.
 
 Generators (``(scale, channels=3, size="small", **options) -> nn.Module``, ``[0, 1]`` LR in,
-unclamped SR out): ``srresnet`` (SRGAN, with ``grow()`` for progressive x2 -> x4), ``rrdb``
-(ESRGAN) and ``encdec`` (iterative x2 encoder-decoder, powers of two only).
+unclamped SR out): ``srresnet`` (SRGAN, with ``grow()`` for progressive x2 -> x4),
+``srresnet_resize`` (the same with resize-convolution upsampling), ``rrdb`` (ESRGAN) and
+``encdec`` (iterative x2 encoder-decoder, powers of two only).
 
 Discriminators (``(channels=3, size="small", **options) -> nn.Module`` returning raw logits):
 ``srgan`` ``(B,)``, ``patchgan`` ``(B, 1, H', W')`` and ``unet`` ``(B, 1, H, W)``; all accept
