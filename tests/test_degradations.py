@@ -97,6 +97,25 @@ def test_call_samples_and_applies(name: str) -> None:
     assert torch.equal(out, degradation.apply(hr, params_for(degradation, 2, 3)))
 
 
+def test_call_moves_the_drawn_parameters_to_the_images_device() -> None:
+    class _Shift(Degradation):
+        """Adds a per-image offset drawn on the CPU; apply() needs it on the images' device."""
+
+        random = True
+
+        def sample_params(self, batch_size, generator=None):
+            return {"offset": torch.rand(batch_size, generator=generator), "name": "shift"}
+
+        def apply(self, hr, params):
+            assert params["offset"].device == hr.device and params["name"] == "shift"
+            return hr[..., ::self.scale, ::self.scale] + params["offset"][:, None, None, None]
+
+    hr = torch.zeros(2, 3, 8, 8, device="meta")  # any device other than the CPU the parameters start on
+    assert _Shift(2)(hr).device.type == "meta"
+    out = _Shift(2)(torch.zeros(2, 3, 8, 8), torch.Generator().manual_seed(0))
+    assert torch.equal(out[:, 0, 0, 0], torch.rand(2, generator=torch.Generator().manual_seed(0)))
+
+
 @pytest.mark.parametrize("name", NAMES)
 def test_each_image_is_degraded_independently_of_its_batch(name: str) -> None:
     degradation = REGISTRY.create(name, 2)

@@ -63,8 +63,9 @@ class Degradation(ABC):
         """
 
     def __call__(self, hr: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-        """Sample parameters and apply them: ``degradation(hr)``."""
-        return self.apply(hr, self.sample_params(hr.shape[0], generator))
+        """Sample parameters (from ``generator``), move them to ``hr``'s device and apply them: ``degradation(hr)``."""
+        params = self.sample_params(hr.shape[0], generator)
+        return self.apply(hr, {k: v.to(hr.device) if isinstance(v, torch.Tensor) else v for k, v in params.items()})
 
     def describe(self) -> str:
         """One line for logs and results."""

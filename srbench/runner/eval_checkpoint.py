@@ -11,7 +11,6 @@ from ..data.datasets import open_dataset
 from ..data.pipeline import build_test_set
 from ..data.training_data import TrainingData
 from ..errors import UsageError
-from ..interfaces.method import MethodContext
 from ..plugin_manager import PluginSystem
 from ..results import RESULT_FILE, TRIALS_DIR, read_result
 from ..training.trainer import CHECKPOINT_NAME, load_method_weights
@@ -73,15 +72,11 @@ def evaluate_method(*, method: str | None, dataset: str, scale: int, checkpoint:
     config.metrics = list(metrics or [])
     runner = Runner(config.validate(), plugins, progress=False)
     trial = runner.plan()[0]
-    context = MethodContext(scale=config.scale, degradation=runner.degradation, device=runner.device,
-                            profile=runner.profile, registries=registries, seed=trial.spec.seed)
-    instance = trial.method_cls(trial.method_options, context)
     if checkpoint is not None:
-        data, _ = runner._training_data(trial.spec.hr_fraction, trial.spec.seed)
-        instance.setup(data)
+        instance = runner.build_method(trial, runner._training_data(trial.spec.hr_fraction, trial.spec.seed)[0])
         load_method_weights(instance, ckpt, runner.device)
     else:
-        instance.setup(TrainingData.empty(config.scale, runner.degradation))
+        instance = runner.build_method(trial, TrainingData.empty(config.scale, runner.degradation))
     for m in instance.modules().values():
         m.eval()
     ds = open_dataset(dataset, registries)

@@ -250,6 +250,15 @@ class Runner:
         summary.results.sort(key=lambda r: order.get(r.get("trial_id"), len(order)))
         return summary
 
+    def build_method(self, trial: PlannedTrial, data: Any) -> Method:
+        """``trial``'s method, set up on ``data`` in this run's context (untrained)."""
+        spec = trial.spec
+        context = MethodContext(scale=spec.scale, degradation=self.degradation, device=self.device,
+                                profile=self.profile, registries=self.registries, seed=spec.seed, amp=spec.amp)
+        method = trial.method_cls(trial.method_options, context)
+        method.setup(data)
+        return method
+
     def missing_metrics(self, result: dict[str, Any]) -> dict[str, list[str]]:
         """Test set -> the requested metrics a finished ``ok`` result has no value (nor reason) for."""
         if result.get("status") != STATUS_OK:
@@ -280,11 +289,7 @@ class Runner:
                      "to train it again")
             return False
         seed_everything(spec.seed)
-        data, _ = self._training_data(spec.hr_fraction, spec.seed)
-        context = MethodContext(scale=spec.scale, degradation=self.degradation, device=self.device,
-                                profile=self.profile, registries=self.registries, seed=spec.seed, amp=spec.amp)
-        method = cls(trial.method_options, context)
-        method.setup(data)
+        method = self.build_method(trial, self._training_data(spec.hr_fraction, spec.seed)[0])
         if trained:
             load_method_weights(method, checkpoint, self.device)
         for m in method.modules().values():
@@ -371,11 +376,7 @@ class Runner:
             if cls.requires_hr_pool and data.hr_pool is None:
                 raise IncompatibleError(f"method {spec.method!r} needs an HR pool; --hr-source "
                                         f"{spec.hr_source} gives none (use --hr-source folder:PATH)")
-            context = MethodContext(scale=spec.scale, degradation=self.degradation, device=self.device,
-                                    profile=self.profile, registries=self.registries, seed=spec.seed,
-                                    amp=spec.amp)
-            method = cls(trial.method_options, context)
-            method.setup(data)
+            method = self.build_method(trial, data)
             outcome = None
             if cls.trainable and self.profile.iterations > 0:
                 trainer = Trainer(method, data, total_steps=self.profile.iterations, trial_dir=tdir,

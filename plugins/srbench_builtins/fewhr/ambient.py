@@ -76,7 +76,7 @@ from typing import Any, Callable, Literal
 import torch
 
 from srbench.errors import UsageError
-from srbench.ops import imresize, quantize
+from srbench.ops import imresize
 from srbench.options import option
 from srbench_builtins.methods.gan_common import Adversary, create_adversarial, discriminator_step, \
     generator_adversarial_loss
@@ -87,7 +87,7 @@ from .crops import LRImageCropper, random_crops
 from .measurement import MeasurementParams, RandomMeasurement, factor_grid
 from .term_method import ConsistencyTermMethod, TermMethodOptions
 from .discriminator_term import DiscriminatorTerm
-from .unpaired_terms import register_term
+from .unpaired_terms import register_term, stored_lr_of
 from .unsupervised import critic_crop_size
 
 AmbientMode = Literal["ambient", "unmeasure", "consistency"]
@@ -184,15 +184,14 @@ class AmbientTerm(DiscriminatorTerm):
             if opts.min_factor > max_factor:
                 raise UsageError(f"ambient min_factor {opts.min_factor:g} is larger than max_factor "
                                  f"{max_factor:g}")
-            size = opts.measured_size or int(ctx.profile.patch_size / max_factor)
-            # The crop must fit the output measured at the strongest factor and every LR image.
+            # The crop must fit the output measured at the strongest factor and every LR image;
+            # measured_size 0 takes the largest that does.
             limit = min(int(ctx.profile.patch_size / max_factor), self.cropper.max_size)
+            size = opts.measured_size or limit
             if size > limit:
-                if opts.measured_size:
-                    raise UsageError(f"ambient measured_size {size} px does not fit: at most {limit} px here "
-                                     f"(patch {ctx.profile.patch_size} / max_factor {max_factor:g}, smallest LR "
-                                     f"image {self.cropper.max_size} px)")
-                size = limit
+                raise UsageError(f"ambient measured_size {size} px does not fit: at most {limit} px here "
+                                 f"(patch {ctx.profile.patch_size} / max_factor {max_factor:g}, smallest LR "
+                                 f"image {self.cropper.max_size} px)")
             self.measurement = RandomMeasurement(ctx.degradation, factor_grid(opts.min_factor, max_factor,
                                                                               opts.factor_step),
                                                  size, opts.blur_prob, opts.blur_sigma, opts.mild_bias,
@@ -251,9 +250,7 @@ class AmbientTerm(DiscriminatorTerm):
         """
         if hr is None or not self.options.hr_matched_fakes:
             return sr
-        with torch.no_grad():
-            lr = self.context.degradation(hr).clamp_(0.0, 1.0)
-            lr = quantize(lr).to(hr.dtype).div_(255.0)  # 8-bit, like every LR the generator sees
+        lr = stored_lr_of(hr, self.context.degradation)
         generated = self.generator_fn(lr)
         return sr.index_copy(0, params.hr_real.nonzero().squeeze(1).to(sr.device), generated)
 

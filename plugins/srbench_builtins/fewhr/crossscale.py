@@ -103,9 +103,7 @@ class CrossScaleMethod(Method):
         """``lr`` degraded once more by the trial's degradation (fresh parameters), clamped (and quantised)."""
         degradation = self.context.degradation
         with torch.no_grad():
-            params = degradation.sample_params(lr.shape[0])
-            params = {k: v.to(lr.device) if isinstance(v, torch.Tensor) else v for k, v in params.items()}
-            out = degradation.apply(lr, params).clamp_(0.0, 1.0)
+            out = degradation(lr).clamp_(0.0, 1.0)
             if self.options.quantize_inputs:
                 out = quantize(out).float().div_(255.0)
         return out

@@ -140,9 +140,7 @@ class RandomMeasurement:
 
     def _downscale(self, images: torch.Tensor, factor: float) -> torch.Tensor:
         if self.is_full(factor):
-            params = self.degradation.sample_params(images.shape[0])
-            params = {k: v.to(images.device) if isinstance(v, torch.Tensor) else v for k, v in params.items()}
-            return self.degradation.apply(images, params)
+            return self.degradation(images)
         if factor == 1.0:
             return images
         h, w = images.shape[-2:]

@@ -25,7 +25,6 @@ import torch.nn.functional as F
 from torch import nn
 
 from srbench.errors import IncompatibleError
-from srbench.ops import quantize
 from srbench.options import option
 from srbench_builtins.methods.gan_common import frozen
 from srbench_builtins.networks.common import is_power_of_two
@@ -34,7 +33,7 @@ from .crops import LRImageCropper
 from .pairs import PairBatch, bicubic_resize, make_resolution_pairs, order_pairs, shift_jointly
 from .siamese import SiameseResolutionCritic
 from .term_method import ConsistencyTermMethod, TermMethodOptions
-from .unpaired_terms import UnpairedTerm, register_term
+from .unpaired_terms import UnpairedTerm, register_term, stored_lr_of
 
 #: Critic width per profile size preset (16: forward + backward on 8 pairs of 48 px ~0.2 s on one CPU core).
 CRITIC_FEATURES = {"small": 16, "full": 32}
@@ -246,11 +245,7 @@ class PairwiseTerm(UnpairedTerm):
             lr, hr = data.paired.batch(count, ctx.device)
             return hr, lr
         hr = data.hr_pool.batch(count, ctx.device)
-        params = ctx.degradation.sample_params(count, self.rng)
-        params = {k: v.to(ctx.device) if isinstance(v, torch.Tensor) else v for k, v in params.items()}
-        with torch.no_grad():
-            lr = quantize(ctx.degradation.apply(hr, params)).float().div_(255.0)  # as stored LR is
-        return hr, lr
+        return hr, stored_lr_of(hr, ctx.degradation, self.rng)
 
     # -- the term ----------------------------------------------------------------------------
     def observe_paired(self, sr: torch.Tensor, hr: torch.Tensor) -> None:
@@ -266,10 +261,7 @@ class PairwiseTerm(UnpairedTerm):
         if self._hr_batch is None or self._hr_batch[0].shape[0] != count:
             self._hr_batch = self.draw_hr_batch(data, count)
         hr, lr_hr = self._hr_batch
-        if with_graph:
-            return hr, self.generator_fn(lr_hr)
-        with torch.no_grad():
-            return hr, self.generator_fn(lr_hr)
+        return hr, self._generate(lr_hr, with_graph)
 
     @property
     def uses_internal(self) -> bool:
@@ -284,21 +276,21 @@ class PairwiseTerm(UnpairedTerm):
         ctx = self.context
         side = self.crop - self.crop % ctx.scale
         y = self.lr_images.batch(count, side, ctx.device, self.rng)
-        params = ctx.degradation.sample_params(count, self.rng)
-        params = {k: v.to(ctx.device) if isinstance(v, torch.Tensor) else v for k, v in params.items()}
-        with torch.no_grad():
-            small = quantize(ctx.degradation.apply(y, params).clamp_(0.0, 1.0)).float().div_(255.0)
-        return y, small
+        return y, stored_lr_of(y, ctx.degradation, self.rng)
 
     def _internal_inputs(self, count: int, with_graph: bool) -> tuple[torch.Tensor, torch.Tensor]:
         """``(y, G(degrade(y)))``, the same draw for this step's critic update and generator loss."""
         if self._internal_batch is None or self._internal_batch[0].shape[0] != count:
             self._internal_batch = self.draw_internal_batch(count)
         y, small = self._internal_batch
+        return y, self._generate(small, with_graph)
+
+    def _generate(self, lr: torch.Tensor, with_graph: bool) -> torch.Tensor:
+        """``G(lr)``, keeping the graph only for the generator's loss."""
         if with_graph:
-            return y, self.generator_fn(small)
+            return self.generator_fn(lr)
         with torch.no_grad():
-            return y, self.generator_fn(small)
+            return self.generator_fn(lr)
 
     def pairs_per_kind(self, batch: int) -> int:
         """Pairs of each kind per critic step (``critic_batch``, default half the batch, at least 1)."""

@@ -19,6 +19,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from srbench.ops import quantize
+
 if TYPE_CHECKING:
     from srbench.data.training_data import TrainingData
     from srbench.interfaces import Degradation, MethodContext
@@ -31,11 +33,15 @@ def consistency_loss(sr: torch.Tensor, lr: torch.Tensor, degradation: "Degradati
     Clamping first (with a straight-through gradient inside [0, 1]) means values outside the
     displayable range cannot be used to fit the LR.
     """
-    sr = sr.clamp(0.0, 1.0)
-    params = degradation.sample_params(sr.shape[0], generator)
-    params = {k: v.to(sr.device) if isinstance(v, torch.Tensor) else v for k, v in params.items()}
-    measured = degradation.apply(sr, params)
+    measured = degradation(sr.clamp(0.0, 1.0), generator)
     return F.l1_loss(measured, lr) if kind == "l1" else F.mse_loss(measured, lr)
+
+
+def stored_lr_of(images: torch.Tensor, degradation: "Degradation",
+                 generator: torch.Generator | None = None) -> torch.Tensor:
+    """``images`` degraded with fresh parameters and stored as 8-bit, as every LR the generator sees."""
+    with torch.no_grad():
+        return quantize(degradation(images, generator)).to(images.dtype).div_(255.0)
 
 
 class UnpairedTerm(ABC):

@@ -32,7 +32,7 @@ fresh x4 network accepts a x2 network's ``state_dict`` with ``strict=False`` (on
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, get_args
 
 import torch
 from torch import nn
@@ -57,7 +57,7 @@ from .common import (
 NAME = "srresnet"
 #: How each upsampling stage enlarges the feature maps.
 Upsampler = Literal["pixelshuffle", "resize"]
-UPSAMPLERS: tuple[str, ...] = ("pixelshuffle", "resize")
+UPSAMPLERS: tuple[str, ...] = get_args(Upsampler)
 
 #: (features, residual blocks) per size preset; ``full`` is the paper's.
 PRESETS = {"small": (32, 4), "full": (64, 16)}
