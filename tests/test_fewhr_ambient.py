@@ -229,6 +229,32 @@ def test_fakes_matched_with_hr_reals_come_from_degraded_hr(matched):
         assert float(fake.detach().abs().max()) == 0.0
 
 
+def test_blurred_rows_keep_the_images_dtype(monkeypatch):
+    # Under CUDA autocast (--amp) the blur's convolutions return bfloat16 and index_copy refuses to mix
+    # dtypes there (CPU autocast promotes instead, so the bfloat16 result is made here by hand). The
+    # first CUDA --amp run failed here.
+    from srbench_builtins.fewhr import measurement as measurement_module
+
+    blur = measurement_module.separable_blur
+    monkeypatch.setattr(measurement_module, "separable_blur", lambda x, k: blur(x, k).to(torch.bfloat16))
+    method, _ = make_method(4)
+    images = torch.rand(4, 3, 12, 12)
+    out = method.term.measurement.blur(images, torch.tensor([0.0, 0.5, 0.0, 0.8]))
+    assert out.dtype == torch.float32
+    assert torch.equal(out[0], images[0]) and torch.equal(out[2], images[2])
+    assert not torch.allclose(out[1], images[1])
+
+
+def test_matched_fakes_take_the_dtype_of_the_output_they_join():
+    # Under --amp on CUDA the generator returns bfloat16 while the measured output is float32; the
+    # first CUDA run failed here (index_copy_ needs one dtype).
+    method, _ = make_method(4, hr_fraction=0.5, hr_source="none", hr_real_fraction=1.0, blur_prob=0.0)
+    generator = method.term.generator_fn
+    method.term.generator_fn = lambda lr: generator(lr).to(torch.bfloat16)
+    real, fake = method.term.pair(torch.zeros(4, 3, 24, 24))
+    assert fake.dtype == torch.float32 and float(fake.abs().mean()) > 0.05
+
+
 def test_ambient_term_is_registered_for_fewhr():
     from srbench_builtins.fewhr.ambient import AmbientTerm
     from srbench_builtins.fewhr.unpaired_terms import TERMS

@@ -252,7 +252,8 @@ class AmbientTerm(DiscriminatorTerm):
             return sr
         lr = stored_lr_of(hr, self.context.degradation)
         generated = self.generator_fn(lr)
-        return sr.index_copy(0, params.hr_real.nonzero().squeeze(1).to(sr.device), generated)
+        # Under --amp the generator's output is bfloat16 while ``sr`` may have been made float32 downstream.
+        return sr.index_copy(0, params.hr_real.nonzero().squeeze(1).to(sr.device), generated.to(sr.dtype))
 
     def _unmeasured(self, count: int, side: int) -> tuple[torch.Tensor, int]:
         """``unmeasure`` mode's reals: bicubic-upsampled LR crops; returns them and D's crop side."""

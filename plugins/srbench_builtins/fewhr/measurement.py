@@ -153,7 +153,8 @@ class RandomMeasurement:
             return images
         index = mask.nonzero().squeeze(1).to(images.device)
         blurred = separable_blur(images[index], gaussian_kernels_1d(sigmas[mask]))
-        return images.index_copy(0, index, blurred)
+        # Under --amp the blur's convolutions return bfloat16; index_copy needs the images' dtype.
+        return images.index_copy(0, index, blurred.to(images.dtype))
 
     def measure(self, images: torch.Tensor, params: MeasurementParams) -> torch.Tensor:
         """Measured crops ``(B, C, size, size)`` of HR-scale ``images`` ``(B, C, H, W)``; differentiable.
