@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 import pytest
 
-from srbench.runner.leaderboard import aggregate, crossscale_verdict, to_markdown
+from srbench.runner.leaderboard import _method_labels, aggregate, crossscale_verdict, method_variants, to_markdown
 
 
 def row(method, psnr, lr, hf, sd, *, fraction=0.05, seed=0, status="ok"):
@@ -75,3 +77,39 @@ def test_a_difference_within_the_seeds_spread_is_not_called_ahead():
     verdict = crossscale_verdict(aggregate(pd.DataFrame(seeds)))
     assert "sharper (hf_ratio): clear;" in verdict and "neither: noisy" in verdict
     assert "ahead = beyond both 95% intervals" in verdict
+
+
+def _result(trial_id, method, options):
+    return {"trial_id": trial_id, "status": "ok", "spec": {"method": method, "method_options": options}}
+
+
+def test_variants_legend_names_the_options_that_differ():
+    results = [_result("a", "ambient", {"mode": "ambient", "adversarial_weight": 0.003, "lr_g": 5e-4}),
+               _result("b", "ambient", {"mode": "consistency", "adversarial_weight": 0.003, "lr_g": 5e-4}),
+               _result("c", "ambient", {"mode": "ambient", "adversarial_weight": 3e-4, "lr_g": 5e-4}),
+               _result("d", "srresnet", {"lr": 5e-4})]  # one variant only: plain label, no legend entry
+    labels = _method_labels(results)
+    legend = method_variants(results)
+    assert labels["d"] == "srresnet" and set(legend) == {labels["a"], labels["b"], labels["c"]}
+    assert legend[labels["a"]] == "adversarial_weight=0.003, mode=ambient"
+    assert legend[labels["b"]] == "adversarial_weight=0.003, mode=consistency"
+    assert legend[labels["c"]] == "adversarial_weight=0.0003, mode=ambient"
+    md = to_markdown(aggregate(pd.DataFrame([row(labels["a"], 28.9, 46.0, 0.045, 1.9)])), legend)
+    assert f"- `{labels['b']}`: adversarial_weight=0.003, mode=consistency" in md.split("## Variants")[1]
+
+
+def test_leaderboard_csv_carries_each_variants_options(tmp_path):
+    from srbench.runner.leaderboard import write_leaderboard
+    for trial_id, weight in (("x-0", 0.0), ("x-1", 0.01)):
+        folder = tmp_path / "trials" / trial_id
+        folder.mkdir(parents=True)
+        (folder / "result.json").write_text(json.dumps({
+            "trial_id": trial_id, "status": "ok", "reason": "",
+            "spec": {"method": "pairwise", "method_options": {"adversarial_weight": weight}, "scale": 4,
+                     "degradation": "bicubic", "hr_fraction": 0.05, "hr_source": "paired", "seed": 0,
+                     "test_datasets": ["default"]},
+            "metrics": {"default": {"mean": {"psnr_y": 28.0 + weight}}}}))
+    csv_path, md_path, _ = write_leaderboard(tmp_path)
+    table = pd.read_csv(csv_path, keep_default_na=False)
+    assert sorted(table["variant"]) == ["adversarial_weight=0.0", "adversarial_weight=0.01"]
+    assert "## Variants" in md_path.read_text()

@@ -79,6 +79,34 @@ def _method_labels(results: list[dict[str, Any]]) -> dict[str, str]:
     return labels
 
 
+def _option_text(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def method_variants(results: Iterable[dict[str, Any]]) -> dict[str, str]:
+    """Row label -> the options that tell it from the other variants of its method (``name=value, ...``).
+
+    Only for labels with an options hash (:func:`_method_labels`): ``fewhr[fd879d]`` means little
+    until the reader learns it is ``term=pairwise`` against ``fewhr[f5d526]``'s ``term=none``.
+    """
+    results = list(results)
+    labels = _method_labels(results)
+    options: dict[str, dict[str, Any]] = {}
+    for r in results:
+        spec = r.get("spec", {})
+        label = labels.get(r.get("trial_id", ""), spec.get("method"))
+        if label != spec.get("method"):
+            options[label] = spec.get("method_options") or {}
+    legend = {}
+    for label, opts in options.items():
+        method = label.split("[", 1)[0]
+        siblings = [o for other, o in options.items() if other.split("[", 1)[0] == method]
+        differing = sorted(k for k in set().union(*siblings) if len({json.dumps(o.get(k), sort_keys=True)
+                                                                      for o in siblings}) > 1)
+        legend[label] = ", ".join(f"{k}={_option_text(opts.get(k))}" for k in differing)
+    return dict(sorted(legend.items()))
+
+
 def result_rows(results: Iterable[dict[str, Any]]) -> pd.DataFrame:
     """One row per (trial, test dataset) with spec fields, status, mean metrics and costs."""
     results = list(results)
@@ -197,8 +225,11 @@ def _fmt(v: Any, ci: Any = None) -> str:
     return str(v)
 
 
-def to_markdown(agg: pd.DataFrame) -> str:
-    """One Markdown table per (test dataset, scale, degradation, hr_fraction)."""
+def to_markdown(agg: pd.DataFrame, variants: dict[str, str] | None = None) -> str:
+    """One Markdown table per (test dataset, scale, degradation, hr_fraction), then the variants' legend.
+
+    :param variants: row label -> the options that set it apart (:func:`method_variants`).
+    """
     lines = ["# srbench leaderboard", "",
              "Mean over seeds ± 95% confidence half-width; rank by PSNR-Y within each table. hf_ratio: 1 is as "
              f"detailed as the truth; above {HF_ARTEFACT_THRESHOLD} is flagged as artefacts. periodic_ratio: 1 "
@@ -228,6 +259,10 @@ def to_markdown(agg: pd.DataFrame) -> str:
         verdict = crossscale_verdict(g)
         if verdict:
             lines += [verdict, ""]
+    if variants:
+        lines += ["## Variants", "", "Rows of one method run with different options; what sets each apart:", ""]
+        lines += [f"- `{label}`: {text or '(same options, other settings)'}" for label, text in variants.items()]
+        lines.append("")
     return "\n".join(lines)
 
 
@@ -269,9 +304,10 @@ def write_leaderboard(out: Path) -> tuple[Path, Path, Path]:
     out = Path(out)
     results = read_results(out)
     agg = aggregate(result_rows(results))
+    variants = method_variants(results)
     csv_path, md_path, html_path = out / "leaderboard.csv", out / "leaderboard.md", out / "report.html"
-    agg.to_csv(csv_path, index=False)
-    md_path.write_text(to_markdown(agg))
+    agg.assign(variant=[variants.get(m, "") for m in agg["method"]]).to_csv(csv_path, index=False)
+    md_path.write_text(to_markdown(agg, variants))
     tmp = html_path.with_name(html_path.name + ".tmp")
     tmp.write_text(render_report(out, agg, results))
     tmp.replace(html_path)
