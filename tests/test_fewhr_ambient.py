@@ -21,11 +21,11 @@ DATASET = "synthetic:5x32"
 
 
 def make_method(scale: int = 4, hr_fraction: float = 0.0, hr_source: str = "none", degradation=None,
-                batch_size: int = 4, **options):
+                batch_size: int = 4, iterations: int = 4, **options):
     """An ``ambient`` method set up on tiny synthetic data (no runner), and its training data."""
     registries = load_plugins().registries
     profile = get_profile("smoke").with_overrides(patch_size=24, patches_per_image=2, batch_size=batch_size,
-                                                  iterations=4)
+                                                  iterations=iterations)
     degradation = degradation or registries.degradations.create("bicubic", scale)
     images = registries.datasets.create("synthetic", "5x32").images("train")
     data, _ = build_training_data(images, degradation=degradation, hr_fraction=hr_fraction, seed=0,
@@ -252,7 +252,25 @@ def test_matched_fakes_take_the_dtype_of_the_output_they_join():
     generator = method.term.generator_fn
     method.term.generator_fn = lambda lr: generator(lr).to(torch.bfloat16)
     real, fake = method.term.pair(torch.zeros(4, 3, 24, 24))
-    assert fake.dtype == torch.float32 and float(fake.abs().mean()) > 0.05
+    assert fake.dtype == torch.float32 and float(fake.detach().abs().mean()) > 0.05
+
+
+@pytest.mark.parametrize("iterations, options, warned", [
+    (300, {}, False),                                # the budget the default weight was measured at
+    (1500, {}, True),                                # 5x: the default striped every seed there
+    (1500, {"adversarial_weight": 3e-4}, False),     # the user chose a weight
+    (1500, {"mode": "consistency"}, False),          # no adversarial term at all
+])
+def test_a_long_budget_at_the_default_weight_is_noted(iterations, options, warned):
+    if warned:
+        with pytest.warns(UserWarning, match="adversarial_weight 0.003 is the default measured at 300 steps"):
+            method, _ = make_method(4, iterations=iterations, **options)
+    else:
+        method, _ = make_method(4, iterations=iterations, **options)
+    notes = [n for n in method.notes() if "Longer budgets" in n]
+    assert len(notes) == int(warned)
+    if warned:
+        assert "--set ambient.adversarial_weight=" in notes[0] and "runs 1500" in notes[0]
 
 
 def test_ambient_term_is_registered_for_fewhr():

@@ -22,6 +22,7 @@ term's own options from the combined ones.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, fields
 from typing import Any, ClassVar, Literal, Mapping
 
@@ -34,9 +35,26 @@ from srbench_builtins.methods.gan_common import create_generator
 from srbench_builtins.methods.schedules import (LRDecay, PhasePlan, Ramp, RampShape, check_fraction,
                                                 decay_learning_rates, steps_of)
 
-from .unpaired_terms import UnpairedTerm, consistency_loss
+from .unpaired_terms import TERMS, UnpairedTerm, consistency_loss
 
 PRETRAIN, JOINT = "pretrain", "joint"
+#: Iterations of the ``quick`` profile: the budget the adversarial weights' defaults were measured at.
+TUNED_ITERATIONS = 300
+
+
+def long_budget_note(method: str, weight: float, steps: int) -> str | None:
+    """A warning when a default adversarial weight meets a budget well beyond the one it was measured at.
+
+    On an H100 (``default``, x4, hr_fraction 0.05, 2-3 seeds) the weight that sharpened without
+    stripes fell as the budget grew: ambient 3e-3 at 300 steps, 3e-4 at 1500, 1e-4 at 3000
+    (docs/methods.md, "Longer budgets"). ``None`` up to twice the measured budget.
+    """
+    if steps <= 2 * TUNED_ITERATIONS:
+        return None
+    return (f"{method}: adversarial_weight {weight:g} is the default measured at {TUNED_ITERATIONS} steps (quick "
+            f"profile) and this trial runs {steps}; at 1500 steps on a GPU those defaults striped 3 of 3 seeds of "
+            f"ambient and pairwise and 1 of 3 of unsupervised, and ambient needed 3e-4 at 1500 steps, 1e-4 at 3000 "
+            f"(docs/methods.md, 'Longer budgets'): choose one with --set {method}.adversarial_weight=...")
 
 
 def term_options(term_options_cls: type, options: Any) -> Any:
@@ -93,6 +111,14 @@ class ConsistencyTermMethod(Method):
         joint = self.phases[JOINT]
         self.ramp = Ramp(joint.start, steps_of(opts.ramp_fraction, joint.length), opts.adversarial_weight,
                          opts.ramp_shape)
+        self.budget_notes: list[str] = []
+        default_weight = next(f.default for f in fields(type(opts)) if f.name == "adversarial_weight")
+        if self.term.modules() and opts.adversarial_weight == default_weight:
+            name = next((n for n, cls in TERMS.items() if cls is self.Term), type(self).__name__)
+            note = long_budget_note(name, opts.adversarial_weight, ctx.total_steps)
+            if note:
+                self.budget_notes.append(note)
+                warnings.warn(note, stacklevel=2)
 
     # -- what the core checkpoints -----------------------------------------------------------
     def modules(self) -> Mapping[str, nn.Module]:
@@ -105,8 +131,8 @@ class ConsistencyTermMethod(Method):
         return {"term": self.term.extra_state()}
 
     def notes(self) -> list[str]:
-        """The term's notes (ignored settings, fallbacks)."""
-        return list(self.term.notes())
+        """The term's notes (ignored settings, fallbacks), then a warning on a long budget at the default weight."""
+        return list(self.term.notes()) + self.budget_notes
 
     def load_extra_state(self, state: Mapping[str, Any]) -> None:
         self.term.load_extra_state(state.get("term", {}))
