@@ -199,3 +199,32 @@ def test_cyclesr_downscaler_starts_as_bicubic_and_cycle_losses_train_both_maps()
     assert any(not torch.equal(before[k], v) for k, v in method.downscaler.state_dict().items())
     assert set(method.modules()) == {"generator", "downscaler", "discriminator_hr", "discriminator_lr"}
     assert set(method.inference_modules()) == {"generator"}
+
+
+@pytest.mark.parametrize("name", ["pairwise", "unsupervised", "ambient"])
+def test_lr_crop_feeds_the_generator_crops_of_whole_lr_images(name):
+    # synthetic:5x32 at x2: whole LR images of 16 px, stored LR patches of 12 (patch 24 / 2).
+    extra = {"hr_matched_fakes": False} if name == "ambient" else {}
+    method, data = make_method(name, 2, hr_source=POOL, lr_crop=14, pretrain_fraction=0.0, **extra)
+    seen = []
+    method.generator.register_forward_hook(lambda module, args, out: seen.append(tuple(args[0].shape[-2:])))
+    method.train_step(0, data)
+    assert seen[0] == (14, 14)
+    default, data = make_method(name, 2, hr_source=POOL, pretrain_fraction=0.0, **extra)
+    seen.clear()
+    default.generator.register_forward_hook(lambda module, args, out: seen.append(tuple(args[0].shape[-2:])))
+    default.train_step(0, data)
+    assert seen[0] == (12, 12)
+
+
+def test_lr_crop_larger_than_the_lr_images_is_incompatible():
+    with pytest.raises(IncompatibleError, match="lr_crop 17 does not fit the smallest LR training image"):
+        make_method("pairwise", 2, lr_crop=17)
+
+
+def test_ambient_lr_crop_needs_unmatched_fakes():
+    from srbench.errors import UsageError
+    cls = load_plugins().registries.methods.get("ambient").factory
+    with pytest.raises(UsageError, match="lr_crop 24 needs hr_matched_fakes=false"):
+        parse_options(cls.Options, {"lr_crop": 24}, "ambient")
+    assert parse_options(cls.Options, {"lr_crop": 24, "hr_matched_fakes": False}, "ambient").lr_crop == 24

@@ -301,6 +301,10 @@ class AmbientOptions(TermMethodOptions, AmbientTermOptions):
     def __post_init__(self) -> None:
         TermMethodOptions.__post_init__(self)
         AmbientTermOptions.__post_init__(self)
+        if self.lr_crop and self.hr_matched_fakes and self.mode == "ambient":
+            # A matched fake is G(degrade(HR patch)): the size of a stored patch, not of an lr_crop input.
+            raise ValueError(f"lr_crop {self.lr_crop} needs hr_matched_fakes=false (matched fakes are made from HR "
+                             f"patches of the profile's size)")
 
 
 class AmbientMethod(ConsistencyTermMethod):

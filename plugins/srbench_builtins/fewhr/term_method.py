@@ -29,12 +29,14 @@ from typing import Any, ClassVar, Literal, Mapping
 import torch
 from torch import nn
 
+from srbench.errors import IncompatibleError
 from srbench.interfaces import Method
 from srbench.options import option
 from srbench_builtins.methods.gan_common import create_generator
 from srbench_builtins.methods.schedules import (LRDecay, PhasePlan, Ramp, RampShape, check_fraction,
                                                 decay_learning_rates, steps_of)
 
+from .crops import LRImageCropper
 from .unpaired_terms import TERMS, UnpairedTerm, consistency_loss
 
 PRETRAIN, JOINT = "pretrain", "joint"
@@ -84,6 +86,8 @@ class TermMethodOptions:
     ramp_shape: RampShape = option("linear", "shape of the adversarial-weight ramp: linear or cosine")
     critic_warmup: bool = option(True, "update the critic during the pre-training too, so it is past chance level "
                                        "when the adversarial weight starts (SRGAN report: a D-only phase)")
+    lr_crop: int = option(0, "side (LR px) of the generator's training inputs; 0 = the stored LR patches (patch / "
+                             "scale: 12 px on quick), larger = crops of the whole LR images")
 
     def __post_init__(self) -> None:
         check_fraction(self.pretrain_fraction, "pretrain_fraction")
@@ -93,6 +97,8 @@ class TermMethodOptions:
         for name in ("consistency_weight", "adversarial_weight"):
             if not getattr(self, name) >= 0:
                 raise ValueError(f"invalid {name} {getattr(self, name)!r}; expected a number >= 0")
+        if self.lr_crop < 0:
+            raise ValueError(f"invalid lr_crop {self.lr_crop!r}; expected 0 (the stored LR patches) or a side in LR px")
 
 
 class ConsistencyTermMethod(Method):
@@ -105,6 +111,12 @@ class ConsistencyTermMethod(Method):
         opts, ctx = self.options, self.context
         self.generator = create_generator(ctx, opts.generator)
         self.optimizer_g = torch.optim.Adam(self.generator.parameters(), lr=opts.lr_g, betas=(0.9, 0.999))
+        self.input_cropper: LRImageCropper | None = None
+        if opts.lr_crop:
+            self.input_cropper = LRImageCropper.from_training_data(data)
+            if opts.lr_crop > self.input_cropper.max_size:
+                raise IncompatibleError(f"lr_crop {opts.lr_crop} does not fit the smallest LR training image "
+                                        f"({self.input_cropper.max_size} px); use 0 to {self.input_cropper.max_size}")
         self.term = self.Term(term_options(self.Term.Options, opts), ctx, self.generator)
         self.term.setup(data)
         self.phases = PhasePlan(ctx.total_steps, [(PRETRAIN, opts.pretrain_fraction)], rest=JOINT)
@@ -141,7 +153,8 @@ class ConsistencyTermMethod(Method):
     def train_step(self, step: int, data: Any) -> Mapping[str, float | torch.Tensor]:
         opts, ctx = self.options, self.context
         decay_learning_rates(self.optimizers().values(), opts.lr_decay, step, ctx.total_steps)
-        lr = data.all_lr(ctx.batch_size, ctx.device)
+        lr = (self.input_cropper.batch(ctx.batch_size, opts.lr_crop, ctx.device) if self.input_cropper is not None
+              else data.all_lr(ctx.batch_size, ctx.device))
         sr = self.generator(lr)
         losses: dict[str, float | torch.Tensor] = {}
         consistency = consistency_loss(sr, lr, ctx.degradation, kind=opts.consistency_kind)
