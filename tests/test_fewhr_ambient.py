@@ -262,11 +262,10 @@ def test_matched_fakes_take_the_dtype_of_the_output_they_join():
     (1500, {"mode": "consistency"}, False),          # no adversarial term at all
 ])
 def test_a_long_budget_at_the_default_weight_is_noted(iterations, options, warned):
-    if warned:
+    method, data = make_method(4, iterations=iterations, **options)
+    if warned:  # when training starts
         with pytest.warns(UserWarning, match="adversarial_weight 0.003 is the default measured at 300 steps"):
-            method, _ = make_method(4, iterations=iterations, **options)
-    else:
-        method, _ = make_method(4, iterations=iterations, **options)
+            method.train_step(0, data)
     notes = [n for n in method.notes() if "Longer budgets" in n]
     assert len(notes) == int(warned)
     if warned:

@@ -91,19 +91,18 @@ def method_variants(results: Iterable[dict[str, Any]]) -> dict[str, str]:
     """
     results = list(results)
     labels = _method_labels(results)
-    options: dict[str, dict[str, Any]] = {}
+    by_method: dict[str, dict[str, dict[str, Any]]] = {}  # method -> label -> options
     for r in results:
         spec = r.get("spec", {})
         label = labels.get(r.get("trial_id", ""), spec.get("method"))
         if label != spec.get("method"):
-            options[label] = spec.get("method_options") or {}
+            by_method.setdefault(spec.get("method"), {})[label] = spec.get("method_options") or {}
     legend = {}
-    for label, opts in options.items():
-        method = label.split("[", 1)[0]
-        siblings = [o for other, o in options.items() if other.split("[", 1)[0] == method]
-        differing = sorted(k for k in set().union(*siblings) if len({json.dumps(o.get(k), sort_keys=True)
-                                                                      for o in siblings}) > 1)
-        legend[label] = ", ".join(f"{k}={_option_text(opts.get(k))}" for k in differing)
+    for variants in by_method.values():
+        differing = sorted(k for k in set().union(*variants.values())
+                           if len({json.dumps(o.get(k), sort_keys=True) for o in variants.values()}) > 1)
+        for label, opts in variants.items():
+            legend[label] = ", ".join(f"{k}={_option_text(opts.get(k))}" for k in differing)
     return dict(sorted(legend.items()))
 
 

@@ -32,6 +32,7 @@ from torch import nn
 from srbench.errors import IncompatibleError
 from srbench.interfaces import Method
 from srbench.options import option
+from srbench.training.profiles import PROFILES
 from srbench_builtins.methods.gan_common import create_generator
 from srbench_builtins.methods.schedules import (LRDecay, PhasePlan, Ramp, RampShape, check_fraction,
                                                 decay_learning_rates, steps_of)
@@ -41,7 +42,7 @@ from .unpaired_terms import TERMS, UnpairedTerm, consistency_loss
 
 PRETRAIN, JOINT = "pretrain", "joint"
 #: Iterations of the ``quick`` profile: the budget the adversarial weights' defaults were measured at.
-TUNED_ITERATIONS = 300
+TUNED_ITERATIONS = PROFILES["quick"].iterations
 
 
 def long_budget_note(method: str, weight: float, steps: int) -> str | None:
@@ -130,7 +131,6 @@ class ConsistencyTermMethod(Method):
             note = long_budget_note(name, opts.adversarial_weight, ctx.total_steps)
             if note:
                 self.budget_notes.append(note)
-                warnings.warn(note, stacklevel=2)
 
     # -- what the core checkpoints -----------------------------------------------------------
     def modules(self) -> Mapping[str, nn.Module]:
@@ -152,6 +152,9 @@ class ConsistencyTermMethod(Method):
     # -- training ---------------------------------------------------------------------------
     def train_step(self, step: int, data: Any) -> Mapping[str, float | torch.Tensor]:
         opts, ctx = self.options, self.context
+        if step == 0:  # said when training starts, not when srbench eval or a rescore rebuilds the method
+            for note in self.budget_notes:
+                warnings.warn(note, stacklevel=2)
         decay_learning_rates(self.optimizers().values(), opts.lr_decay, step, ctx.total_steps)
         lr = (self.input_cropper.batch(ctx.batch_size, opts.lr_crop, ctx.device) if self.input_cropper is not None
               else data.all_lr(ctx.batch_size, ctx.device))

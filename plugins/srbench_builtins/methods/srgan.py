@@ -139,8 +139,9 @@ class SRGANMethod(Method):
     (``srresnet_resize``), so the two differ only by the adversarial part. With the paper's pixel
     shuffle the adversarial term striped the output on every seed at hr_fraction 0.05
     (periodic_ratio 3.1-7.4, quick profile, 3 seeds); with resize-convolution 0.13-0.47, and
-    PSNR-Y higher on each seed (28.87 against 28.80 dB; at hr_fraction 1, 29.15 against 29.04). ``content_loss=vgg`` needs VGG19 weights on disk; without them the method
-    uses ``pixel_loss`` and records a note (``extra_state()["notes"]``, and a warning).
+    PSNR-Y higher on each seed (28.87 against 28.80 dB; at hr_fraction 1, 29.15 against 29.04).
+    ``content_loss=vgg`` needs VGG19 weights on disk; without them the method uses
+    ``pixel_loss`` and records a note (``extra_state()["notes"]``, and a warning).
     """
 
     Options = SRGANOptions
