@@ -21,7 +21,7 @@ GENERATORS = REGISTRIES.generators.names()
 DISCRIMINATORS = REGISTRIES.discriminators.names()
 BUILTIN_NETWORKS = "builtin-networks"
 #: Built-in (generator, scale) pairs that must refuse to be built.
-UNSUPPORTED = {("encdec", 3)}
+UNSUPPORTED = {("encdec", 3), ("encdec_resize", 3)}
 
 
 def _is_builtin(registry, name: str) -> bool:

@@ -210,16 +210,28 @@ def test_lr_crop_feeds_the_generator_crops_of_whole_lr_images(name):
     method.generator.register_forward_hook(lambda module, args, out: seen.append(tuple(args[0].shape[-2:])))
     method.train_step(0, data)
     assert seen[0] == (14, 14)
-    default, data = make_method(name, 2, hr_source=POOL, pretrain_fraction=0.0, **extra)
+    stored, data = make_method(name, 2, hr_source=POOL, pretrain_fraction=0.0, lr_crop=0, **extra)
     seen.clear()
-    default.generator.register_forward_hook(lambda module, args, out: seen.append(tuple(args[0].shape[-2:])))
-    default.train_step(0, data)
+    stored.generator.register_forward_hook(lambda module, args, out: seen.append(tuple(args[0].shape[-2:])))
+    stored.train_step(0, data)
     assert seen[0] == (12, 12)
 
 
 def test_lr_crop_larger_than_the_lr_images_is_incompatible():
     with pytest.raises(IncompatibleError, match="lr_crop 17 does not fit the smallest LR training image"):
         make_method("pairwise", 2, lr_crop=17)
+
+
+def test_pairwise_default_lr_crop_shrinks_to_the_smallest_lr_image_with_a_note():
+    # pairwise defaults to 24-px crops; synthetic:5x32 at x2 has 16-px LR images.
+    assert load_plugins().registries.methods.get("pairwise").factory.Options().lr_crop == 24
+    method, data = make_method("pairwise", 2, pretrain_fraction=0.0)
+    seen = []
+    method.generator.register_forward_hook(lambda module, args, out: seen.append(tuple(args[0].shape[-2:])))
+    with pytest.warns(UserWarning, match="lr_crop 24 .the default. exceeds the smallest LR training image"):
+        method.train_step(0, data)
+    assert seen[0] == (16, 16)
+    assert any("trained on 16-px crops" in note for note in method.notes())
 
 
 def test_ambient_lr_crop_needs_unmatched_fakes():

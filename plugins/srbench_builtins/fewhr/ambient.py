@@ -295,8 +295,8 @@ class AmbientTerm(DiscriminatorTerm):
 class AmbientOptions(TermMethodOptions, AmbientTermOptions):
     """Options of the ``ambient`` method: the generator side, then the measurement/critic side."""
 
-    adversarial_weight: float = option(3e-3, "final weight of the adversarial term (1e-3 left the output unchanged "
-                                             "on the quick profile)")
+    adversarial_weight: float = option(3e-4, "final weight of the adversarial term (1e-3 and 3e-3 striped the "
+                                             "output on the quick profile; docs/methods.md)")
 
     def __post_init__(self) -> None:
         TermMethodOptions.__post_init__(self)

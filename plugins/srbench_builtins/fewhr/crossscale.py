@@ -44,7 +44,8 @@ class CrossScaleOptions:
                                                "consistency-trained few-HR methods', so a comparison with them "
                                                "measures their losses, not their networks")
     lr: float = option(5e-4, "Adam learning rate (srresnet's default, for CPU budgets)")
-    lr_decay: LRDecay = option("cosine", "learning-rate decay over the budget: none, cosine, step")
+    lr_decay: LRDecay = option("none", "learning-rate decay over the budget: none, cosine, step "
+                                       "(docs/methods.md, 'Learning-rate schedule')")
     loss: Literal["l1", "mse"] = option("l1", "pixel loss between G(LR of LR) and the LR crop (ZSSR: l1)")
     crop_size: int = option(0, "side of the LR crops (LR px) that are degraded again into inputs; 0 = the "
                                "profile's HR patch side (x4: 48 px crops -> 12 px inputs)")

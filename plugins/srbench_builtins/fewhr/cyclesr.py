@@ -61,7 +61,8 @@ class CycleSROptions:
     adversarial_loss: str = option("nonsaturating", "GAN objective of both discriminators")
     lr_g: float = option(5e-4, "Adam learning rate of both generators")
     lr_d: float | None = option(None, "discriminator learning rate; none = the objective's recommended one")
-    lr_decay: LRDecay = option("cosine", "learning-rate decay of every optimizer: none, cosine, step")
+    lr_decay: LRDecay = option("none", "learning-rate decay of every optimizer: none, cosine, step "
+                                       "(docs/methods.md, 'Learning-rate schedule')")
     adversarial_weight: float = option(1e-3, "final weight of the two adversarial terms (CycleGAN: 1 next to "
                                              "cycle 10; SR needs far less, SRGAN: 1e-3)")
     cycle_weight: float = option(1.0, "weight of the two cycle-consistency losses")

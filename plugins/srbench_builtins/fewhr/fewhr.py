@@ -79,7 +79,8 @@ class FewHROptions:
     generator: str = option("srresnet_resize", "generator network (srbench list generators); the default is the "
                                                "srresnet baseline's, for a like-for-like comparison")
     lr_g: float = option(5e-4, "generator Adam learning rate (srresnet's default)")
-    lr_decay: LRDecay = option("cosine", "learning-rate decay of every optimizer: none, cosine, step")
+    lr_decay: LRDecay = option("none", "learning-rate decay of every optimizer: none, cosine, step "
+                                       "(docs/methods.md, 'Learning-rate schedule')")
     supervised_loss: Literal["l1", "mse"] = option("mse", "pixel loss on the paired subset (srresnet's default)")
     supervised_weight: float = option(1.0, "weight of the supervised loss")
     consistency_weight: float = option(1.0, "weight of the LR-consistency loss on the LR-only subset")

@@ -379,9 +379,14 @@ class PairwiseTerm(UnpairedTerm):
 class PairwiseOptions(TermMethodOptions, PairwiseTermOptions):
     """Options of the ``pairwise`` method: the generator side, then the pairwise term's."""
 
-    generator: str = option("encdec", "generator network; encdec (the proposal's iterative x2 encoder-decoder: "
-                                      "x2, x4, x8 only) or any other (srbench list generators)")
-    adversarial_weight: float = option(0.01, "final weight of the pairwise adversarial term")
+    generator: str = option("encdec_resize", "generator network; encdec_resize / encdec (the proposal's iterative "
+                                             "x2 encoder-decoder with a resize-convolution / pixel-shuffle x2 stage: "
+                                             "x2, x4, x8 only) or any other (srbench list generators)")
+    adversarial_weight: float = option(1e-3, "final weight of the pairwise adversarial term (1e-2 and pixel shuffle "
+                                             "striped at a constant learning rate; docs/methods.md)")
+    lr_crop: int = option(24, "side (LR px) of the generator's training inputs, cropped from the whole LR images "
+                              "(the default shrinks to the smallest image); 0 = the stored LR patches (12 px on "
+                              "quick), on which the encoder-decoder learnt a function of its input size")
 
     def __post_init__(self) -> None:
         TermMethodOptions.__post_init__(self)
@@ -420,7 +425,7 @@ class PairwiseMethod(ConsistencyTermMethod):
 
     def setup(self, data: Any) -> None:
         opts, scale = self.options, self.context.scale
-        if opts.generator == "encdec" and not is_power_of_two(scale):
+        if opts.generator in ("encdec", "encdec_resize") and not is_power_of_two(scale):
             raise IncompatibleError(f"pairwise doubles the resolution step by step with the encdec generator "
                                     f"(x2, x4, x8); x{scale} is not a power of two (use --scale 2 or 4, or "
                                     f"--set pairwise.generator=srresnet)")

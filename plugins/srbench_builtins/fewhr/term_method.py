@@ -46,18 +46,23 @@ TUNED_ITERATIONS = PROFILES["quick"].iterations
 
 
 def long_budget_note(method: str, weight: float, steps: int) -> str | None:
-    """A warning when a default adversarial weight meets a budget well beyond the one it was measured at.
+    """A warning when a default adversarial weight meets a budget well beyond the one it was chosen at.
 
-    On an H100 (``default``, x4, hr_fraction 0.05, 2-3 seeds) the weight that sharpened without
-    stripes fell as the budget grew: ambient 3e-3 at 300 steps, 3e-4 at 1500, 1e-4 at 3000
-    (docs/methods.md, "Longer budgets"). ``None`` up to twice the measured budget.
+    On an H100 (``default``, x4, hr_fraction 0.05, 2-3 seeds, cosine schedule) the weight that
+    sharpened without stripes fell as the budget grew: ambient 3e-3 at 300 steps, 3e-4 at 1500,
+    1e-4 at 3000 (docs/methods.md, "Longer budgets"). ``None`` up to twice the chosen budget.
     """
     if steps <= 2 * TUNED_ITERATIONS:
         return None
-    return (f"{method}: adversarial_weight {weight:g} is the default measured at {TUNED_ITERATIONS} steps (quick "
-            f"profile) and this trial runs {steps}; at 1500 steps on a GPU those defaults striped 3 of 3 seeds of "
-            f"ambient and pairwise and 1 of 3 of unsupervised, and ambient needed 3e-4 at 1500 steps, 1e-4 at 3000 "
+    return (f"{method}: adversarial_weight {weight:g} is the default chosen at {TUNED_ITERATIONS} steps (quick "
+            f"profile) and this trial runs {steps}; longer training needed smaller weights (on a GPU, ambient's "
+            f"3e-3, clean at 300 steps, striped every seed at 1500; 3e-4, clean at 1500, striped at 3000) "
             f"(docs/methods.md, 'Longer budgets'): choose one with --set {method}.adversarial_weight=...")
+
+
+def option_default(options_cls: type, name: str) -> Any:
+    """The declared default of field ``name`` of an options dataclass."""
+    return next(f.default for f in fields(options_cls) if f.name == name)
 
 
 def term_options(term_options_cls: type, options: Any) -> Any:
@@ -78,10 +83,12 @@ class TermMethodOptions:
                                                "SRResNet with resize-convolution upsampling, which gives stripes "
                                                "of the upsampling period no free ride past the consistency loss")
     lr_g: float = option(5e-4, "generator Adam learning rate (srresnet's default, for CPU budgets)")
-    lr_decay: LRDecay = option("cosine", "learning-rate decay of the generator and critic: none, cosine, step")
+    lr_decay: LRDecay = option("none", "learning-rate decay of the generator and critic: none, cosine, step "
+                                               "(docs/methods.md, 'Learning-rate schedule')")
     consistency_weight: float = option(1.0, "weight of the LR-consistency loss |degrade(clamp(G(LR))) - LR|")
     consistency_kind: Literal["l1", "mse"] = option("l1", "distance of the consistency loss")
-    adversarial_weight: float = option(1e-3, "final weight of the adversarial term (SRGAN: 1e-3)")
+    adversarial_weight: float = option(3e-4, "final weight of the adversarial term (SRGAN: 1e-3, which striped "
+                                             "one unsupervised run in 15 on the quick sweep)")
     pretrain_fraction: float = option(0.3, "share of the budget trained with the consistency loss only")
     ramp_fraction: float = option(0.5, "share of the rest over which the adversarial weight rises from 0")
     ramp_shape: RampShape = option("linear", "shape of the adversarial-weight ramp: linear or cosine")
@@ -113,20 +120,25 @@ class ConsistencyTermMethod(Method):
         self.generator = create_generator(ctx, opts.generator)
         self.optimizer_g = torch.optim.Adam(self.generator.parameters(), lr=opts.lr_g, betas=(0.9, 0.999))
         self.input_cropper: LRImageCropper | None = None
+        self.lr_crop = opts.lr_crop
+        self.budget_notes: list[str] = []
         if opts.lr_crop:
             self.input_cropper = LRImageCropper.from_training_data(data)
-            if opts.lr_crop > self.input_cropper.max_size:
-                raise IncompatibleError(f"lr_crop {opts.lr_crop} does not fit the smallest LR training image "
-                                        f"({self.input_cropper.max_size} px); use 0 to {self.input_cropper.max_size}")
+            smallest = self.input_cropper.max_size
+            if opts.lr_crop > smallest:
+                if opts.lr_crop != option_default(type(opts), "lr_crop"):  # the user's explicit choice: refuse
+                    raise IncompatibleError(f"lr_crop {opts.lr_crop} does not fit the smallest LR training image "
+                                            f"({smallest} px); use 0 to {smallest}")
+                self.lr_crop = smallest  # the method's default shrinks to fit small datasets
+                self.budget_notes.append(f"lr_crop {opts.lr_crop} (the default) exceeds the smallest LR training "
+                                         f"image; trained on {smallest}-px crops")
         self.term = self.Term(term_options(self.Term.Options, opts), ctx, self.generator)
         self.term.setup(data)
         self.phases = PhasePlan(ctx.total_steps, [(PRETRAIN, opts.pretrain_fraction)], rest=JOINT)
         joint = self.phases[JOINT]
         self.ramp = Ramp(joint.start, steps_of(opts.ramp_fraction, joint.length), opts.adversarial_weight,
                          opts.ramp_shape)
-        self.budget_notes: list[str] = []
-        default_weight = next(f.default for f in fields(type(opts)) if f.name == "adversarial_weight")
-        if self.term.modules() and opts.adversarial_weight == default_weight:
+        if self.term.modules() and opts.adversarial_weight == option_default(type(opts), "adversarial_weight"):
             name = next((n for n, cls in TERMS.items() if cls is self.Term), type(self).__name__)
             note = long_budget_note(name, opts.adversarial_weight, ctx.total_steps)
             if note:
@@ -156,7 +168,7 @@ class ConsistencyTermMethod(Method):
             for note in self.budget_notes:
                 warnings.warn(note, stacklevel=2)
         decay_learning_rates(self.optimizers().values(), opts.lr_decay, step, ctx.total_steps)
-        lr = (self.input_cropper.batch(ctx.batch_size, opts.lr_crop, ctx.device) if self.input_cropper is not None
+        lr = (self.input_cropper.batch(ctx.batch_size, self.lr_crop, ctx.device) if self.input_cropper is not None
               else data.all_lr(ctx.batch_size, ctx.device))
         sr = self.generator(lr)
         losses: dict[str, float | torch.Tensor] = {}

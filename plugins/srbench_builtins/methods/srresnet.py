@@ -30,8 +30,9 @@ class SRResNetMethodOptions:
                                                "shuffle), rrdb, ...")
     loss: Literal["mse", "l1"] = option("mse", "pixel loss: mse (SRGAN's SRResNet; optimises PSNR directly) or l1")
     lr: float = option(5e-4, "Adam learning rate (SRGAN: 1e-4 over 1e6 steps; higher for CPU budgets)")
-    lr_decay: LRDecay = option("cosine", "learning-rate decay over the budget: none, cosine (to 0) or step "
-                                         "(x0.1 at half, SRGAN)")
+    lr_decay: LRDecay = option("none", "learning-rate decay over the budget: none, cosine (to 0) or step "
+                                       "(x0.1 at half, SRGAN); none, like the few-HR methods it is compared with "
+                                       "(docs/methods.md, 'Learning-rate schedule')")
 
     def __post_init__(self) -> None:
         if not self.lr > 0:

@@ -32,6 +32,8 @@ def srbench_register_generators(generators):
                         "ESRGAN generator: residual-in-residual dense blocks, no batch norm; x2/x3/x4")
     generators.register("encdec", encdec.create,
                         "iterative x2 U-Net encoder-decoder, shared weights across steps; x2/x4/x8 (no x3)")
+    generators.register("encdec_resize", encdec.create_resize,
+                        "encdec with a resize-convolution x2 stage (nearest + conv) instead of pixel shuffle")
 
 
 @hookimpl

@@ -2,7 +2,8 @@
 
 One x2 block is a small U-Net: a stem conv, ``depth`` strided-conv encoder levels (each halves the
 size and doubles the width), a decoder that upsamples (nearest + conv) and fuses the encoder
-feature of the same size (concatenation skip), and a pixel-shuffle x2 output stage. Inputs whose
+feature of the same size (concatenation skip), and an x2 output stage: pixel shuffle (``encdec``) or
+resize-convolution, nearest x2 then conv (``encdec_resize``, the ``upsampler`` option). Inputs whose
 sides are not multiples of ``2**depth`` are replicate-padded and the output is cropped back.
 
 For scale ``2**k`` the generator applies ``k`` x2 steps, with one shared block (default, the same
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Literal
 
 import torch
 import torch.nn.functional as F
@@ -60,6 +62,8 @@ class EncDecOptions:
     spectral_norm: bool = option(False, "spectral normalisation on every conv")
     features: int | None = option(None, "channels of the first level; default 32 (small) / 64 (full)")
     depth: int | None = option(None, "encoder levels (each halves the size); default 2 (small) / 3 (full)")
+    upsampler: Literal["pixelshuffle", "resize"] = option("pixelshuffle", "x2 output stage: pixelshuffle (conv to 4x channels, shuffle) or "
+                                            "resize (nearest x2, conv 3x3)")
 
 
 def _act() -> nn.Module:
@@ -69,7 +73,8 @@ def _act() -> nn.Module:
 class EncDecBlock(nn.Module):
     """One x2 U-Net-like encoder-decoder: ``(B, C, h, w) -> (B, C, 2h, 2w)``."""
 
-    def __init__(self, channels: int, features: int, depth: int, *, spectral_norm: bool, residual: bool) -> None:
+    def __init__(self, channels: int, features: int, depth: int, *, spectral_norm: bool, residual: bool,
+                 upsampler: str = "pixelshuffle") -> None:
         super().__init__()
         self.depth = depth
         self.residual = residual
@@ -85,10 +90,16 @@ class EncDecBlock(nn.Module):
             nn.Sequential(conv(widths[i + 1], widths[i], 3, spectral_norm=sn), _act()) for i in range(depth))
         self.decoder_fuse = nn.ModuleList(
             nn.Sequential(conv(2 * widths[i], widths[i], 3, spectral_norm=sn), _act()) for i in range(depth))
-        expand = nn.Conv2d(widths[0], widths[0] * 4, 3, 1, 1)
-        icnr_(expand.weight, 2)
-        nn.init.zeros_(expand.bias)
-        self.upsample = nn.Sequential(maybe_spectral_norm(expand, sn), nn.PixelShuffle(2), _act())
+        if upsampler == "resize":
+            # Every output pixel of a 2x2 cell comes from the same filter: no sub-pixel phase has weights
+            # of its own, so period-2 stripes (which the x4 downscaling maps to 0) are not free to grow.
+            self.upsample = nn.Sequential(nn.Upsample(scale_factor=2, mode="nearest"),
+                                          conv(widths[0], widths[0], 3, spectral_norm=sn), _act())
+        else:
+            expand = nn.Conv2d(widths[0], widths[0] * 4, 3, 1, 1)
+            icnr_(expand.weight, 2)
+            nn.init.zeros_(expand.bias)
+            self.upsample = nn.Sequential(maybe_spectral_norm(expand, sn), nn.PixelShuffle(2), _act())
         self.to_image = conv(widths[0], channels, 3, spectral_norm=sn)
         if residual:
             scale_init_(self.to_image, 0.1)  # start close to the bicubic baseline
@@ -156,6 +167,12 @@ def create(scale: int, channels: int = 3, size: str = "small", **options: object
     residual = opts.residual if opts.residual is not None else size == "small"
     steps = int(math.log2(scale))
     count = 1 if opts.shared_weights else steps
-    blocks = [EncDecBlock(channels, features, depth, spectral_norm=opts.spectral_norm, residual=residual)
-              for _ in range(count)]
+    blocks = [EncDecBlock(channels, features, depth, spectral_norm=opts.spectral_norm, residual=residual,
+                          upsampler=opts.upsampler) for _ in range(count)]
     return EncDecGenerator(scale, blocks)
+
+
+@with_options(EncDecOptions)
+def create_resize(scale: int, channels: int = 3, size: str = "small", **options: object) -> EncDecGenerator:
+    """``encdec`` with a resize-convolution x2 stage (nearest + conv) instead of pixel shuffle; x2/x4/x8."""
+    return create(scale, channels, size, **{"upsampler": "resize", **options})
