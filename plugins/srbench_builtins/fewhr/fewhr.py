@@ -134,7 +134,7 @@ class FewHRMethod(Method):
     Choices left open by the proposal, and why:
 
     * the ``srresnet`` baseline's generator (``srresnet_resize``) and optimiser settings (Adam 5e-4,
-      cosine decay, MSE), so the comparison with that baseline at the same hr_fraction isolates
+      constant rate, MSE), so the comparison with that baseline at the same hr_fraction isolates
       what the LR-only images add. Resize-convolution rather than the paper's pixel shuffle: with
       pixel shuffle, fewhr at 1% HR striped one seed of three (periodic_ratio 14.3), stripes that
       the x4 downscaling maps to 0 so consistency cannot see them (``docs/methods.md``);

@@ -411,8 +411,13 @@ class PairwiseMethod(ConsistencyTermMethod):
     * the critic sees the generator's outputs (self pairs, and HR vs SR pairs where HR exists):
       the lesson of the issue's experiment, where a real-pairs-only critic collapsed;
     * the generator's target is matched to the critic's confidence on real pairs (bounded push,
-      see :class:`PairwiseTerm`); weight 0.01 after 30% consistency-only pre-training, ramped
-      over half of the rest (a weight of 0.1 gave checkerboards in the issue's experiment);
+      see :class:`PairwiseTerm`); weight 1e-3 after 30% consistency-only pre-training, ramped
+      over half of the rest (0.1 gave checkerboards in the issue's experiment; with a constant
+      learning rate 1e-2 lost LR consistency on one seed of three at 1% HR);
+    * generator ``encdec_resize`` (resize-convolution x2 stage) trained on 24-px crops of the whole
+      LR images (``lr_crop``): with a constant learning rate the pixel-shuffle stage striped, and on
+      the stored 12-px patches the network learnt a function of its input size (docs/methods.md,
+      "Learning-rate schedule");
     * pairs are shifted jointly by a random offset below the scale before the critic;
     * ``critic_view=detail`` (the critic sees only the band above the LR Nyquist frequency) and
       ``internal_pairs`` (real LR against G of its own LR, one scale down) are off: measured at
