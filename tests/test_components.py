@@ -215,6 +215,21 @@ def test_encdec_applies_one_x2_step_per_octave() -> None:
         REGISTRIES.generators.create("encdec", 3)
 
 
+@pytest.mark.parametrize("name, periodic", [("encdec", True), ("encdec_resize", False)])
+def test_only_the_pixel_shuffle_stage_can_give_its_sub_pixel_phases_different_values(name, periodic) -> None:
+    # Why pairwise uses encdec_resize: with trained (here: random) weights, a pixel-shuffle stage maps a flat
+    # feature map to a period-2 pattern, stripes that the x4 downscaling cannot see; a resize stage cannot.
+    torch.manual_seed(0)
+    block = REGISTRIES.generators.create(name, 2, residual=False).blocks[0]
+    with torch.no_grad():
+        for p in block.upsample.parameters():
+            p.normal_(0, 0.3)
+        flat = torch.rand(1, 32, 1, 1).expand(1, 32, 8, 8).contiguous()  # 32: the small preset's width
+        out = block.upsample(flat)[..., 2:-2, 2:-2]  # away from the zero-padded border
+    phase_spread = float((out[..., 0::2, 0::2] - out[..., 1::2, 1::2]).abs().max())
+    assert (phase_spread > 1e-3) == periodic
+
+
 # -- discriminators -----------------------------------------------------------------------------
 
 

@@ -433,7 +433,7 @@ class PairwiseMethod(ConsistencyTermMethod):
         if opts.generator in ("encdec", "encdec_resize") and not is_power_of_two(scale):
             raise IncompatibleError(f"pairwise doubles the resolution step by step with the encdec generator "
                                     f"(x2, x4, x8); x{scale} is not a power of two (use --scale 2 or 4, or "
-                                    f"--set pairwise.generator=srresnet)")
+                                    f"--set pairwise.generator=srresnet_resize)")
         super().setup(data)
 
 

@@ -84,7 +84,7 @@ class TermMethodOptions:
                                                "of the upsampling period no free ride past the consistency loss")
     lr_g: float = option(5e-4, "generator Adam learning rate (srresnet's default, for CPU budgets)")
     lr_decay: LRDecay = option("none", "learning-rate decay of the generator and critic: none, cosine, step "
-                                               "(docs/methods.md, 'Learning-rate schedule')")
+                                       "(docs/methods.md, 'Learning-rate schedule')")
     consistency_weight: float = option(1.0, "weight of the LR-consistency loss |degrade(clamp(G(LR))) - LR|")
     consistency_kind: Literal["l1", "mse"] = option("l1", "distance of the consistency loss")
     adversarial_weight: float = option(3e-4, "final weight of the adversarial term (SRGAN: 1e-3, which striped "
@@ -121,7 +121,7 @@ class ConsistencyTermMethod(Method):
         self.optimizer_g = torch.optim.Adam(self.generator.parameters(), lr=opts.lr_g, betas=(0.9, 0.999))
         self.input_cropper: LRImageCropper | None = None
         self.lr_crop = opts.lr_crop
-        self.budget_notes: list[str] = []
+        self.setup_notes: list[str] = []
         if opts.lr_crop:
             self.input_cropper = LRImageCropper.from_training_data(data)
             smallest = self.input_cropper.max_size
@@ -130,7 +130,7 @@ class ConsistencyTermMethod(Method):
                     raise IncompatibleError(f"lr_crop {opts.lr_crop} does not fit the smallest LR training image "
                                             f"({smallest} px); use 0 to {smallest}")
                 self.lr_crop = smallest  # the method's default shrinks to fit small datasets
-                self.budget_notes.append(f"lr_crop {opts.lr_crop} (the default) exceeds the smallest LR training "
+                self.setup_notes.append(f"lr_crop {opts.lr_crop} (the default) exceeds the smallest LR training "
                                          f"image; trained on {smallest}-px crops")
         self.term = self.Term(term_options(self.Term.Options, opts), ctx, self.generator)
         self.term.setup(data)
@@ -142,7 +142,7 @@ class ConsistencyTermMethod(Method):
             name = next((n for n, cls in TERMS.items() if cls is self.Term), type(self).__name__)
             note = long_budget_note(name, opts.adversarial_weight, ctx.total_steps)
             if note:
-                self.budget_notes.append(note)
+                self.setup_notes.append(note)
 
     # -- what the core checkpoints -----------------------------------------------------------
     def modules(self) -> Mapping[str, nn.Module]:
@@ -155,8 +155,9 @@ class ConsistencyTermMethod(Method):
         return {"term": self.term.extra_state()}
 
     def notes(self) -> list[str]:
-        """The term's notes (ignored settings, fallbacks), then a warning on a long budget at the default weight."""
-        return list(self.term.notes()) + self.budget_notes
+        """The term's notes (ignored settings, fallbacks), then the setup's (a shrunk default ``lr_crop``, a long
+        budget at the default adversarial weight)."""
+        return list(self.term.notes()) + self.setup_notes
 
     def load_extra_state(self, state: Mapping[str, Any]) -> None:
         self.term.load_extra_state(state.get("term", {}))
@@ -165,7 +166,7 @@ class ConsistencyTermMethod(Method):
     def train_step(self, step: int, data: Any) -> Mapping[str, float | torch.Tensor]:
         opts, ctx = self.options, self.context
         if step == 0:  # said when training starts, not when srbench eval or a rescore rebuilds the method
-            for note in self.budget_notes:
+            for note in self.setup_notes:
                 warnings.warn(note, stacklevel=2)
         decay_learning_rates(self.optimizers().values(), opts.lr_decay, step, ctx.total_steps)
         lr = (self.input_cropper.batch(ctx.batch_size, self.lr_crop, ctx.device) if self.input_cropper is not None

@@ -131,8 +131,9 @@ class UnsupervisedMethod(ConsistencyTermMethod):
     pool: at ``--hr-source none``, or ``paired`` with no paired image, the trial is
     ``incompatible``. Choices the report leaves open: the consistency loss is L1 on the clamped
     output (:func:`consistency_loss`); pre-training with it alone for 30% of the budget, then the
-    adversarial weight ramps to 3e-4 over half of the rest (1e-3 striped one quick-sweep run in 15) (the report found a gradual increase
-    "not very opportune" because consistency alone gives poor images; here the generator adds a
+    adversarial weight ramps to 3e-4 (1e-3 striped one quick-sweep run in 15) over half of the
+    rest (the report found a gradual increase "not very opportune" because consistency alone
+    gives poor images; here the generator adds a
     bicubic residual, so consistency alone already gives at least bicubic quality, and the ramp
     guards against the artefacts the report saw when raising the weight); D sees non-aligned
     random crops (see :class:`UnsupervisedTerm`).

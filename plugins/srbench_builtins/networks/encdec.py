@@ -62,8 +62,8 @@ class EncDecOptions:
     spectral_norm: bool = option(False, "spectral normalisation on every conv")
     features: int | None = option(None, "channels of the first level; default 32 (small) / 64 (full)")
     depth: int | None = option(None, "encoder levels (each halves the size); default 2 (small) / 3 (full)")
-    upsampler: Literal["pixelshuffle", "resize"] = option("pixelshuffle", "x2 output stage: pixelshuffle (conv to 4x channels, shuffle) or "
-                                            "resize (nearest x2, conv 3x3)")
+    upsampler: Literal["pixelshuffle", "resize"] = option(
+        "pixelshuffle", "x2 output stage: pixelshuffle (conv to 4x channels, shuffle) or resize (nearest x2, conv 3x3)")
 
 
 def _act() -> nn.Module:
