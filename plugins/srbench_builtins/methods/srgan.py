@@ -134,9 +134,11 @@ class SRGANMethod(Method):
     Defaults: the report's tricks that help stability are on (label 0.9, replay 64 images / half
     the fake batch, spectral norm in D, 30% pre-training, 5% D-only, ramp over half the joint
     phase). Spectral norm in G is off: it caps the generator's gain and costs PSNR in short CPU
-    budgets. Progressive growing is off (x4 only). The pixel content loss is mse and G's learning
-    rate 5e-4 with cosine decay, as ``srresnet``'s defaults, and the generator is srresnet's
-    (``srresnet_resize``), so the two differ only by the adversarial part. With the paper's pixel
+    budgets. Progressive growing is off (x4 only). The pixel content loss is mse, G's learning
+    rate 5e-4 and the generator ``srresnet_resize``, as ``srresnet``'s defaults; unlike srresnet
+    (constant rate since session 5) srgan keeps the cosine decay: at hr_fraction 1 a constant
+    rate gave 29.05 ± 0.61 dB against 29.15 ± 0.02 (3 seeds; docs/methods.md, "Learning-rate
+    schedule"), so the two differ by the adversarial part and the schedule. With the paper's pixel
     shuffle the adversarial term striped the output on every seed at hr_fraction 0.05
     (periodic_ratio 3.1-7.4, quick profile, 3 seeds); with resize-convolution 0.13-0.47, and
     PSNR-Y higher on each seed (28.87 against 28.80 dB; at hr_fraction 1, 29.15 against 29.04).

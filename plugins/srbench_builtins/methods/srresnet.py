@@ -45,8 +45,9 @@ class SRResNetMethod(Method):
     Adam with betas (0.9, 0.999) as SRGAN. Defaults measured on the CPU ``quick`` profile (default
     dataset, x4, 300 steps, 3 seeds, PSNR-Y of the whole test photos): MSE and L1 end within
     0.05 dB of each other (28.71 vs 28.68 dB at lr 5e-4), so the loss is SRGAN's MSE, which is
-    the PSNR objective itself; a learning rate of 5e-4 with cosine decay, since SRGAN's 1e-4 is
-    meant for ~10^6 steps. The generator is ``srresnet_resize`` (resize-convolution stages) rather
+    the PSNR objective itself; a learning rate of 5e-4, since SRGAN's 1e-4 is meant for ~10^6
+    steps, held constant (a cosine decay stopped the few-HR methods it is compared with before
+    they converged in 300 steps; docs/methods.md, "Learning-rate schedule"). The generator is ``srresnet_resize`` (resize-convolution stages) rather
     than the paper's pixel shuffle: at 1% HR the pixel-shuffle network left a checkerboard on one
     seed of three (periodic_ratio 1.9), and the resize network scored 28.77 against 28.71 dB
     there; ``--set srresnet.generator=srresnet`` gives the paper's.
