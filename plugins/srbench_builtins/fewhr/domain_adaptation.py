@@ -181,5 +181,5 @@ def adda_encoder_loss(classifier: DomainClassifier, target: torch.Tensor) -> tor
         return F.binary_cross_entropy_with_logits(logits, torch.zeros_like(logits))
 
 
-__all__ = ["DomainClassifier", "adda_classifier_loss", "adda_encoder_loss", "FeatureHook", "default_feature_module", "domain_adversarial_loss",
-           "ganin_coefficient", "pool_features", "reverse_gradient"]
+__all__ = ["DomainClassifier", "FeatureHook", "adda_classifier_loss", "adda_encoder_loss", "default_feature_module",
+           "domain_adversarial_loss", "ganin_coefficient", "pool_features", "reverse_gradient"]
