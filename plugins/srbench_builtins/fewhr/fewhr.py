@@ -43,7 +43,8 @@ from srbench_builtins.methods.schedules import (LRDecay, PhasePlan, Ramp, RampSh
 from . import ambient, pairwise, unsupervised  # noqa: F401
 from .domain_adaptation import (DomainClassifier, FeatureHook, adda_classifier_loss, adda_encoder_loss,
                                 default_feature_module, domain_adversarial_loss, ganin_coefficient)
-from .term_method import prefixed
+from .capacity import create_matched_generator
+from .term_method import check_generator_options, prefixed
 from .unpaired_terms import TERMS, UnpairedTerm, consistency_loss
 
 PRETRAIN, JOINT = "pretrain", "joint"
@@ -84,6 +85,8 @@ class FewHROptions:
 
     generator: str = option("srresnet_resize", "generator network (srbench list generators); the default is the "
                                                "srresnet baseline's, for a like-for-like comparison")
+    match_params: str = option("", "a generator whose parameter count this method's generator matches, through "
+                                   "its features width; empty = the generator's own preset")
     lr_g: float = option(5e-4, "generator Adam learning rate (srresnet's default)")
     lr_decay: LRDecay = option("none", "learning-rate decay of every optimizer: none, cosine, step "
                                        "(docs/methods.md, 'Learning-rate schedule')")
@@ -175,7 +178,11 @@ class FewHRMethod(Method):
 
     @classmethod
     def check_options(cls, options: Any, context: MethodContext) -> None:
-        """Domain adaptation needs a generator whose features can be read: refuse one without, before training."""
+        """Refuse before training: a ``match_params`` that cannot be met, a generator the term cannot use, and
+        domain adaptation on a generator whose features cannot be read."""
+        term = TERMS.get(options.term)
+        check_generator_options(context, options.generator, options.match_params, term,
+                                parse_term_options(options.term, options.term_options) if term else None)
         if not options.domain_adaptation:
             return
         try:
@@ -191,7 +198,7 @@ class FewHRMethod(Method):
             raise IncompatibleError("fewhr is semi-supervised and needs paired HR images; hr_fraction 0 leaves none "
                                     "(use pairwise, ambient or unsupervised)")
         self.trial_notes: list[str] = []
-        self.generator = create_generator(ctx, opts.generator)
+        self.generator = create_matched_generator(ctx, opts.generator, opts.match_params, self.trial_notes)
         self.optimizer_g = torch.optim.Adam(self.generator.parameters(), lr=opts.lr_g, betas=(0.9, 0.999))
         self.supervised_loss = pixel_loss(opts.supervised_loss)
         self.unpaired_source = "lr_only" if len(data.lr_only) else "paired"
