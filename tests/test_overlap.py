@@ -43,7 +43,8 @@ def test_check_names_the_role_the_image_and_the_test_set():
     other = torch.randint(0, 256, (3, 8, 8), dtype=torch.uint8)
     check_disjoint_from_tests({"pool": [Image("x", other)]}, {"set5": [Image("bird", pixels)]})
     try:
-        check_disjoint_from_tests({"pool": [Image("x", other), Image("copy", pixels)]}, {"set5": [Image("bird", pixels)]})
+        check_disjoint_from_tests({"pool": [Image("x", other), Image("copy", pixels)]},
+                                  {"set5": [Image("bird", pixels)]})
     except UsageError as exc:
         assert str(exc).startswith("pool: image 'copy' is test image 'bird' of test set 'set5'")
     else:

@@ -179,7 +179,8 @@ class Runner:
         training = {f"training set {self.config.dataset}": self.train_dataset.images("train")}
         if not isinstance(self.hr_source_images, str):
             training[f"HR pool (--hr-source {self.config.hr_source})"] = self.hr_source_images
-        check_disjoint_from_tests(training, {n: ds.images(split) for n, (ds, split) in self.test_datasets.items()})
+        tests = {name: dataset.images(split) for name, (dataset, split) in self.test_datasets.items()}
+        check_disjoint_from_tests(training, tests)
 
     def method_names(self) -> list[str]:
         names: list[str] = []

@@ -108,9 +108,9 @@ class FewHROptions:
     unpaired_batch_size: int = option(0, "LR-only images per step; 0 = the profile's batch size")
     domain_adaptation: bool = option(False, "align generator features between paired and LR-only inputs "
                                             "(domain_method: DANN or ADDA)")
-    domain_method: Literal["dann", "adda"] = option("dann", "dann: gradient reversal, one phase (Ganin et al. "
-                                                            "2016); adda: source pre-training, then a frozen source "
-                                                            "encoder and an inverted-label GAN loss (Tzeng et al. 2017)")
+    domain_method: Literal["dann", "adda"] = option(
+        "dann", "dann: gradient reversal, one phase (Ganin et al. 2016); adda: source pre-training, then a frozen "
+                "source encoder and an inverted-label GAN loss (Tzeng et al. 2017)")
     adda_fraction: float = option(0.5, "adda: share of the budget in source pre-training; the adaptation runs after")
     domain_weight: float = option(0.1, "weight of the domain-adversarial loss")
     domain_lr: float = option(1e-3, "Adam learning rate of the domain classifier")
@@ -168,9 +168,10 @@ class FewHRMethod(Method):
       phase, the same single step as everything else) or ADDA (``adda``: source pre-training for
       ``adda_fraction`` of the budget, then adaptation against a frozen copy of the generator;
       see :mod:`.domain_adaptation`). The features are the output of ``feature_module`` (a
-      forward hook), pooled to per-channel mean and standard deviation. Paired and LR-only images come from one random split, so
-      the domains differ only through what the generator memorised of the few paired images;
-      the alignment is a regulariser against that, not a cure for a real domain shift.
+      forward hook), pooled to per-channel mean and standard deviation. Paired and LR-only
+      images come from one random split, so the domains differ only through what the generator
+      memorised of the few paired images; the alignment is a regulariser against that, not a
+      cure for a real domain shift.
     """
 
     Options = FewHROptions
