@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 
 import numpy as np
+import pytest
 import torch
 from PIL import Image as PILImage
 from test_cli import assert_one_line_error, run_cli
@@ -42,13 +43,10 @@ def test_check_names_the_role_the_image_and_the_test_set():
     pixels = torch.randint(0, 256, (3, 8, 8), dtype=torch.uint8)
     other = torch.randint(0, 256, (3, 8, 8), dtype=torch.uint8)
     check_disjoint_from_tests({"pool": [Image("x", other)]}, {"set5": [Image("bird", pixels)]})
-    try:
+    with pytest.raises(UsageError) as refused:
         check_disjoint_from_tests({"pool": [Image("x", other), Image("copy", pixels)]},
                                   {"set5": [Image("bird", pixels)]})
-    except UsageError as exc:
-        assert str(exc).startswith("pool: image 'copy' is test image 'bird' of test set 'set5'")
-    else:
-        raise AssertionError("an HR pool holding a test image was accepted")
+    assert str(refused.value).startswith("pool: image 'copy' is test image 'bird' of test set 'set5'")
 
 
 def test_a_test_image_copied_into_the_hr_pool_under_another_name_is_refused(capsys, tmp_path):
