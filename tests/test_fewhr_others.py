@@ -18,8 +18,9 @@ from srbench.training.profiles import get_profile
 TINY = {"iterations": 4, "batch_size": 2, "patch_size": 24, "patches_per_image": 2, "eval_max_side": 32,
         "checkpoint_every": 2}
 DATASET = "synthetic:5x32"
-#: An HR pool from "another dataset" (a different dataset string; its images are unrelated HR).
-POOL = "synthetic:6x32"
+#: An HR pool from another dataset: 40-px images, so none is one of DATASET's 32-px test images (a pool holding a
+#: test image is refused before training, srbench/data/overlap.py).
+POOL = "synthetic:6x40"
 METHODS = ["crossscale", "unsupervised", "cyclesr"]
 #: Two pre-training steps, then two joint ones with the adversarial terms.
 JOINT_SOON = {"pretrain_fraction": 0.5}
@@ -42,7 +43,7 @@ def make_method(name: str, scale: int = 4, hr_fraction: float = 0.0, hr_source="
     degradation = registries.degradations.create("bicubic", scale)
     images = registries.datasets.create("synthetic", "5x32").images("train")
     if hr_source not in ("none", "paired"):
-        hr_source = registries.datasets.create("synthetic", "6x32").images("train")
+        hr_source = registries.datasets.create("synthetic", "6x40").images("train")
     data, _ = build_training_data(images, degradation=degradation, hr_fraction=hr_fraction, seed=0,
                                   profile=profile, hr_source=hr_source)
     cls = registries.methods.get(name).factory

@@ -96,6 +96,15 @@ class Method(ABC):
         self.options = options if options is not None else self.Options()
         self.context = context
 
+    @classmethod
+    def check_options(cls, options: Any, context: MethodContext) -> None:
+        """Refuse options this run cannot serve, before any trial of the run trains.
+
+        The runner calls it once per method while planning, with the run's scale, degradation,
+        profile and registries on the CPU (no training data yet). Raise
+        :class:`srbench.errors.UsageError` (one line, exit status 2); the default accepts everything.
+        """
+
     def setup(self, data: "TrainingData") -> None:
         """Build networks and optimizers for ``data``.
 

@@ -23,6 +23,7 @@ import torch
 from .. import __version__
 from ..config import RunConfig
 from ..data.datasets import open_dataset
+from ..data.overlap import check_disjoint_from_tests
 from ..data.pipeline import build_test_set, build_training_data
 from ..errors import DataError, DivergedError, IncompatibleError, UsageError
 from ..interfaces.dataset import Dataset
@@ -129,6 +130,7 @@ class Runner:
         self.degradation = self.degradation_cls(config.scale, self.degradation_options)
         self.metrics = self._create_metrics()
         self.hr_source_images = self._resolve_hr_source()
+        self._check_test_overlap()
         self._data_cache: dict[tuple[float, int], tuple[Any, Any, Any]] = {}
         self._test_cache: dict[str, list[Any]] = {}
 
@@ -172,6 +174,14 @@ class Runner:
                              "stay hidden; use 'paired' (the paired subset's HR) or another dataset")
         return open_dataset(src, self.registries).images("train")
 
+    def _check_test_overlap(self) -> None:
+        """Refuse, before any training, a training set or HR pool holding a test image (same pixels, any id)."""
+        training = {f"training set {self.config.dataset}": self.train_dataset.images("train")}
+        if not isinstance(self.hr_source_images, str):
+            training[f"HR pool (--hr-source {self.config.hr_source})"] = self.hr_source_images
+        tests = {name: dataset.images(split) for name, (dataset, split) in self.test_datasets.items()}
+        check_disjoint_from_tests(training, tests)
+
     def method_names(self) -> list[str]:
         names: list[str] = []
         for n in self.config.methods:
@@ -193,6 +203,7 @@ class Runner:
             cls = entry.factory
             version = f"{entry.version or '0'}/r{getattr(cls, 'revision', 1)}"
             opts = parse_options(cls.Options, self.config.method_options.get(name), f"--set {name}")
+            cls.check_options(opts, self._planning_context())
             for fraction in self.config.hr_fraction:
                 for seed in range(self.config.seeds):
                     spec = TrialSpec(
@@ -203,6 +214,11 @@ class Runner:
                         deterministic=self.config.deterministic, amp=self.config.amp, method_version=version)
                     trials.append(PlannedTrial(spec, cls, opts))
         return trials
+
+    def _planning_context(self) -> MethodContext:
+        """The run's context on the CPU, for :meth:`Method.check_options` while planning."""
+        return MethodContext(scale=self.config.scale, degradation=self.degradation, device=torch.device("cpu"),
+                             profile=self.profile, registries=self.registries, seed=0, amp=self.config.amp)
 
     # -- running ----------------------------------------------------------------------------
     def trial_dir(self, trial: PlannedTrial) -> Path:

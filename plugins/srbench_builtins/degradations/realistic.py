@@ -35,6 +35,7 @@ from .jpeg import jpeg_straight_through
 from .kernels import anisotropic_gaussian_kernel, blur_2d
 from .noise import draw_seeds, seeded_normal
 from .options_checks import check_probability, check_range
+from .sampling import bernoulli, uniform
 
 #: Interpolation modes of the random resizes, indexed by the ``*_mode`` params.
 RESIZE_MODES = ("bicubic", "bilinear", "area")
@@ -71,19 +72,11 @@ class RealisticOptions:
             check_probability(name, getattr(self, name))
 
 
-def _uniform(generator: torch.Generator | None, n: int, low: float, high: float) -> torch.Tensor:
-    return low + (high - low) * torch.rand(n, generator=generator, dtype=torch.float64)
-
-
-def _bernoulli(generator: torch.Generator | None, n: int, p: float) -> torch.Tensor:
-    return torch.rand(n, generator=generator, dtype=torch.float64) < p
-
-
 def _resize_factors(generator: torch.Generator | None, n: int, probs: tuple[float, float, float],
                     factor_range: tuple[float, float]) -> torch.Tensor:
     direction = torch.rand(n, generator=generator, dtype=torch.float64)
-    up = _uniform(generator, n, 1.0, factor_range[1])
-    down = _uniform(generator, n, factor_range[0], 1.0)
+    up = uniform(generator, n, 1.0, factor_range[1])
+    down = uniform(generator, n, factor_range[0], 1.0)
     keep = torch.ones(n, dtype=torch.float64)
     return torch.where(direction < probs[0], up, torch.where(direction < probs[0] + probs[1], down, keep))
 
@@ -108,18 +101,18 @@ class Realistic(Degradation):
         rounds = ((1, o.blur_sigma1, 1.0, o.resize1, o.noise_sigma1, o.jpeg_quality1),
                   (2, o.blur_sigma2, o.blur2_prob, o.resize2, o.noise_sigma2, o.jpeg_quality2))
         for r, sigma_range, blur_prob, resize_range, noise_range, quality_range in rounds:
-            isotropic = _bernoulli(g, n, o.isotropic_prob)
-            sigma_x = _uniform(g, n, *sigma_range)
-            sigma_y = _uniform(g, n, *sigma_range)
-            theta = _uniform(g, n, -math.pi, math.pi)
-            params[f"blur{r}"] = _bernoulli(g, n, blur_prob)
+            isotropic = bernoulli(g, n, o.isotropic_prob)
+            sigma_x = uniform(g, n, *sigma_range)
+            sigma_y = uniform(g, n, *sigma_range)
+            theta = uniform(g, n, -math.pi, math.pi)
+            params[f"blur{r}"] = bernoulli(g, n, blur_prob)
             params[f"blur{r}_sigma_x"] = sigma_x
             params[f"blur{r}_sigma_y"] = torch.where(isotropic, sigma_x, sigma_y)
             params[f"blur{r}_theta"] = torch.where(isotropic, torch.zeros_like(theta), theta)
             params[f"resize{r}_factor"] = _resize_factors(g, n, RESIZE_DIRECTION_PROBS[r - 1], resize_range)
             params[f"resize{r}_mode"] = torch.randint(0, len(RESIZE_MODES), (n,), generator=g)
-            params[f"noise{r}_sigma"] = _uniform(g, n, *noise_range)
-            params[f"noise{r}_gray"] = _bernoulli(g, n, o.gray_noise_prob)
+            params[f"noise{r}_sigma"] = uniform(g, n, *noise_range)
+            params[f"noise{r}_gray"] = bernoulli(g, n, o.gray_noise_prob)
             params[f"noise{r}_seed"] = draw_seeds(n, g)
             params[f"jpeg{r}_quality"] = torch.randint(quality_range[0], quality_range[1] + 1, (n,), generator=g)
         params["final_mode"] = torch.randint(0, len(RESIZE_MODES), (n,), generator=g)

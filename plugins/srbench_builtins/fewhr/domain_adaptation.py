@@ -4,9 +4,15 @@
 paired subset (source domain: the supervised loss fits the generator to it) and the LR-only
 subset (target domain). A small domain classifier reads the features pooled over space; its
 input passes through a gradient-reversal layer, so one backward pass trains the classifier to
-tell the domains apart and the generator to make them indistinguishable (DANN). ADDA
-(Tzeng et al. 2017) needs a second, frozen-source encoder and a separate phase; the gradient
-reversal fits the core's one-step-per-iteration loop without either.
+tell the domains apart and the generator to make them indistinguishable (DANN).
+
+ADDA (Tzeng et al., CVPR 2017) is the other option, in two phases of the same loop: source
+pre-training (the generator learns from the paired subset as usual), then, at the phase
+boundary, the generator's weights are copied into a frozen *source encoder*; from then on the
+domain classifier learns to tell the frozen encoder's features of paired LR (source) from the
+live generator's features of LR-only images (target), and the generator (the target encoder,
+initialised from the source one as in the paper) is trained with the inverted-label GAN loss
+``BCE(D(target), source)`` (:func:`adda_classifier_loss`, :func:`adda_encoder_loss`).
 
 Features are read with a forward hook on a named submodule of the generator
 (:class:`FeatureHook`). The hook only records while armed (:meth:`FeatureHook.capture`), so
@@ -27,6 +33,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from srbench.errors import UsageError
+from srbench_builtins.methods.gan_common import frozen
 
 
 def default_feature_module(generator: nn.Module) -> str:
@@ -43,7 +50,8 @@ def default_feature_module(generator: nn.Module) -> str:
     encoder = names.get("blocks.0.encoder")
     if isinstance(encoder, nn.ModuleList) and len(encoder):
         return f"blocks.0.encoder.{len(encoder) - 1}"
-    raise UsageError(f"no default feature module for generator {type(generator).__name__}; set feature_module to "
+    raise UsageError(f"domain adaptation reads generator features: no default feature module for generator "
+                     f"{type(generator).__name__}; set feature_module to "
                      f"one of its submodules, e.g. {', '.join(list(names)[1:4])}")
 
 
@@ -150,5 +158,28 @@ def domain_adversarial_loss(classifier: DomainClassifier, source: torch.Tensor, 
     return loss, accuracy
 
 
-__all__ = ["DomainClassifier", "FeatureHook", "default_feature_module", "domain_adversarial_loss",
-           "ganin_coefficient", "pool_features", "reverse_gradient"]
+def adda_classifier_loss(classifier: DomainClassifier, source: torch.Tensor,
+                         target: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """ADDA's classifier loss: BCE, source 0 / target 1, on *detached* features (it trains the classifier only).
+
+    :param source: features of the frozen source encoder; ``target``: of the target encoder.
+    :returns: the loss and the classifier's accuracy (detached).
+    """
+    if source.shape[1:2] != target.shape[1:2]:
+        raise UsageError(f"domain features of {source.shape[1]} and {target.shape[1]} channels; expected the same")
+    logits = torch.cat([classifier(source.detach()), classifier(target.detach())])
+    labels = torch.cat([torch.zeros(source.shape[0]), torch.ones(target.shape[0])]).to(logits)
+    accuracy = ((logits > 0) == (labels > 0.5)).float().mean().detach()
+    return F.binary_cross_entropy_with_logits(logits, labels), accuracy
+
+
+def adda_encoder_loss(classifier: DomainClassifier, target: torch.Tensor) -> torch.Tensor:
+    """ADDA's inverted-label GAN loss: target features against the *source* label, the classifier frozen
+    (it trains the target encoder only)."""
+    with frozen(classifier):
+        logits = classifier(target)
+        return F.binary_cross_entropy_with_logits(logits, torch.zeros_like(logits))
+
+
+__all__ = ["DomainClassifier", "FeatureHook", "adda_classifier_loss", "adda_encoder_loss", "default_feature_module",
+           "domain_adversarial_loss", "ganin_coefficient", "pool_features", "reverse_gradient"]

@@ -6,7 +6,10 @@ same ``--hr-fraction``) sees a handful of images. ``fewhr`` trains the same gene
     supervised_weight * MSE(G(y_p), x_p)                        paired subset
     + consistency_weight * ||degrade(clamp(G(y_u))) - y_u||^2   LR-only subset
     + w(step) * term.generator_loss(G(y_u))                     LR-only subset, term chosen by ``term``
-    + domain_weight * DANN(features(y_p), features(y_u))        optional (``domain_adaptation``)
+    + domain_weight * DANN(features(y_p), features(y_u))        optional (``domain_adaptation``,
+                                                                ``domain_method=dann``)
+    or, after the source pre-training, domain_weight * ADDA's inverted-label loss on features(y_u)
+    against a frozen copy of the generator's features(y_p)      (``domain_method=adda``)
 
 where ``term`` is any registered :class:`~.unpaired_terms.UnpairedTerm` (``pairwise``,
 ``ambient``, ``unsupervised``; ``none`` = consistency only) and ``w`` is 0 during the first
@@ -20,6 +23,7 @@ runs on the paired LR (a note says so).
 
 from __future__ import annotations
 
+import copy
 import warnings
 from dataclasses import dataclass
 from typing import Any, Literal, Mapping
@@ -28,7 +32,7 @@ import torch
 from torch import nn
 
 from srbench.errors import IncompatibleError, UsageError
-from srbench.interfaces import Method
+from srbench.interfaces import Method, MethodContext
 from srbench.options import option, parse_options
 from srbench_builtins.methods.gan_common import create_generator
 from srbench_builtins.methods.perceptual import pixel_loss
@@ -37,12 +41,15 @@ from srbench_builtins.methods.schedules import (LRDecay, PhasePlan, Ramp, RampSh
 
 # The modules defining terms register them on import (``TERMS``); fewhr may be imported alone.
 from . import ambient, pairwise, unsupervised  # noqa: F401
-from .domain_adaptation import (DomainClassifier, FeatureHook, default_feature_module, domain_adversarial_loss,
-                                ganin_coefficient)
-from .term_method import prefixed
+from .domain_adaptation import (DomainClassifier, FeatureHook, adda_classifier_loss, adda_encoder_loss,
+                                default_feature_module, domain_adversarial_loss, ganin_coefficient)
+from .capacity import create_matched_generator
+from .term_method import check_generator_options, prefixed
 from .unpaired_terms import TERMS, UnpairedTerm, consistency_loss
 
 PRETRAIN, JOINT = "pretrain", "joint"
+#: ADDA's phases: source pre-training, then adversarial adaptation against the frozen source encoder.
+SOURCE, ADAPT = "source", "adapt"
 #: ``term`` value that disables the adversarial term.
 NO_TERM = "none"
 
@@ -78,6 +85,8 @@ class FewHROptions:
 
     generator: str = option("srresnet_resize", "generator network (srbench list generators); the default is the "
                                                "srresnet baseline's, for a like-for-like comparison")
+    match_params: str = option("", "a generator whose parameter count this method's generator matches, through "
+                                   "its features width; empty = the generator's own preset")
     lr_g: float = option(5e-4, "generator Adam learning rate (srresnet's default)")
     lr_decay: LRDecay = option("none", "learning-rate decay of every optimizer: none, cosine, step "
                                        "(docs/methods.md, 'Learning-rate schedule')")
@@ -98,7 +107,11 @@ class FewHROptions:
     ramp_shape: RampShape = option("linear", "shape of the ramp: linear or cosine")
     unpaired_batch_size: int = option(0, "LR-only images per step; 0 = the profile's batch size")
     domain_adaptation: bool = option(False, "align generator features between paired and LR-only inputs "
-                                            "(DANN gradient reversal, Ganin et al. 2016)")
+                                            "(domain_method: DANN or ADDA)")
+    domain_method: Literal["dann", "adda"] = option(
+        "dann", "dann: gradient reversal, one phase (Ganin et al. 2016); adda: source pre-training, then a frozen "
+                "source encoder and an inverted-label GAN loss (Tzeng et al. 2017)")
+    adda_fraction: float = option(0.5, "adda: share of the budget in source pre-training; the adaptation runs after")
     domain_weight: float = option(0.1, "weight of the domain-adversarial loss")
     domain_lr: float = option(1e-3, "Adam learning rate of the domain classifier")
     feature_module: str = option("", "generator submodule whose output is aligned; empty = body_tail "
@@ -107,6 +120,7 @@ class FewHROptions:
     def __post_init__(self) -> None:
         check_fraction(self.pretrain_fraction, "pretrain_fraction")
         check_fraction(self.ramp_fraction, "ramp_fraction")
+        check_fraction(self.adda_fraction, "adda_fraction")
         for name in ("lr_g", "domain_lr"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"invalid {name} {getattr(self, name)!r}; expected a positive number")
@@ -150,16 +164,33 @@ class FewHRMethod(Method):
       0.01 with a warmed-up critic raised hf_ratio six-fold at -1 dB when the consistency
       weight was 0.1. Its critic trains from the first step (``critic_warmup``), so it is past
       chance level when the weight starts;
-    * domain adaptation (off by default): DANN's gradient reversal rather than ADDA, because it
-      trains in the same single step as everything else (see :mod:`.domain_adaptation`). The
-      features are the output of ``feature_module`` (a forward hook), pooled to per-channel
-      mean and standard deviation. Paired and LR-only images come from one random split, so
-      the domains differ only through what the generator memorised of the few paired images;
-      the alignment is a regulariser against that, not a cure for a real domain shift.
+    * domain adaptation (off by default): DANN's gradient reversal (``domain_method=dann``, one
+      phase, the same single step as everything else) or ADDA (``adda``: source pre-training for
+      ``adda_fraction`` of the budget, then adaptation against a frozen copy of the generator;
+      see :mod:`.domain_adaptation`). The features are the output of ``feature_module`` (a
+      forward hook), pooled to per-channel mean and standard deviation. Paired and LR-only
+      images come from one random split, so the domains differ only through what the generator
+      memorised of the few paired images; the alignment is a regulariser against that, not a
+      cure for a real domain shift.
     """
 
     Options = FewHROptions
     requires_paired = True
+
+    @classmethod
+    def check_options(cls, options: Any, context: MethodContext) -> None:
+        """Refuse before training: a ``match_params`` that cannot be met, a generator the term cannot use, and
+        domain adaptation on a generator whose features cannot be read."""
+        term = TERMS.get(options.term)
+        check_generator_options(context, options.generator, options.match_params, term,
+                                parse_term_options(options.term, options.term_options) if term else None)
+        if not options.domain_adaptation:
+            return
+        try:
+            generator = create_generator(context, options.generator)
+        except IncompatibleError:
+            return  # the generator cannot run at this scale: each trial says so as ``incompatible``
+        FeatureHook(generator, options.feature_module or default_feature_module(generator)).remove()
 
     # -- setup ------------------------------------------------------------------------------
     def setup(self, data: Any) -> None:
@@ -168,7 +199,7 @@ class FewHRMethod(Method):
             raise IncompatibleError("fewhr is semi-supervised and needs paired HR images; hr_fraction 0 leaves none "
                                     "(use pairwise, ambient or unsupervised)")
         self.trial_notes: list[str] = []
-        self.generator = create_generator(ctx, opts.generator)
+        self.generator = create_matched_generator(ctx, opts.generator, opts.match_params, self.trial_notes)
         self.optimizer_g = torch.optim.Adam(self.generator.parameters(), lr=opts.lr_g, betas=(0.9, 0.999))
         self.supervised_loss = pixel_loss(opts.supervised_loss)
         self.unpaired_source = "lr_only" if len(data.lr_only) else "paired"
@@ -189,6 +220,9 @@ class FewHRMethod(Method):
         self.hook: FeatureHook | None = None
         self.domain_classifier: DomainClassifier | None = None
         self.optimizer_domain: torch.optim.Optimizer | None = None
+        self.source_encoder: nn.Module | None = None
+        self.source_hook: FeatureHook | None = None
+        self.adda_phases = PhasePlan(ctx.total_steps, [(SOURCE, opts.adda_fraction)], rest=ADAPT)
         if opts.domain_adaptation:
             self._setup_domain_adaptation()
         for note in self.trial_notes:
@@ -200,6 +234,11 @@ class FewHRMethod(Method):
             self.trial_notes.append("domain_adaptation ignored: without LR-only images there is one domain")
             return
         name = opts.feature_module or default_feature_module(self.generator)
+        if opts.domain_method == "adda":
+            # The frozen source encoder; its weights become the generator's at the phase boundary (checkpointed,
+            # so a resumed trial past the boundary keeps the snapshot).
+            self.source_encoder = copy.deepcopy(self.generator).requires_grad_(False)
+            self.source_hook = FeatureHook(self.source_encoder, name)
         self.hook = FeatureHook(self.generator, name)
         side = max(1, ctx.profile.patch_size // ctx.scale)
         was_training = self.generator.training
@@ -221,6 +260,8 @@ class FewHRMethod(Method):
             mods.update(prefixed("term", self.term.modules()))
         if self.domain_classifier is not None:
             mods["domain_classifier"] = self.domain_classifier
+        if self.source_encoder is not None:
+            mods["adda_source_encoder"] = self.source_encoder
         return mods
 
     def optimizers(self) -> Mapping[str, torch.optim.Optimizer]:
@@ -284,20 +325,48 @@ class FewHRMethod(Method):
             adversarial = self.term.generator_loss(sr_u, lr_u, data, step)
             total = total + weight * adversarial
             losses.update({"adversarial": adversarial.detach(), "adversarial_weight": weight})
-        if self.domain_classifier is not None and features_p is not None and features_u is not None:
+        adda_step = self.source_encoder is not None and self.adda_phases.name_at(step) == ADAPT
+        if adda_step:
+            domain_losses = self._adda_losses(step, lr_p, features_u)
+            total = total + opts.domain_weight * domain_losses.pop("domain_g")  # type: ignore[operator]
+            losses.update(domain_losses)
+        elif self.source_encoder is None and self.domain_classifier is not None and features_p is not None \
+                and features_u is not None:
             coefficient = ganin_coefficient(step / max(1, ctx.total_steps))
             domain, accuracy = domain_adversarial_loss(self.domain_classifier, features_p, features_u, coefficient)
             total = total + opts.domain_weight * domain
             losses.update({"domain": domain.detach(), "domain_accuracy": accuracy, "domain_coefficient": coefficient})
         self.optimizer_g.zero_grad(set_to_none=True)
-        if self.optimizer_domain is not None:
-            self.optimizer_domain.zero_grad(set_to_none=True)
+        dann = self.optimizer_domain is not None and self.source_encoder is None
+        if dann:
+            self.optimizer_domain.zero_grad(set_to_none=True)  # type: ignore[union-attr]
         total.backward()
         self.optimizer_g.step()
-        if self.optimizer_domain is not None:
-            self.optimizer_domain.step()
+        if dann:
+            self.optimizer_domain.step()  # type: ignore[union-attr]
         losses["g_loss"] = total.detach()
         return losses
+
+    def _adda_losses(self, step: int, lr_p: torch.Tensor, features_u: torch.Tensor | None) -> dict[str, Any]:
+        """One ADDA adaptation step: snapshot at the boundary, update the classifier, return the encoder's loss.
+
+        ``domain_g`` (with graph) is the generator's inverted-label loss; the classifier is updated here.
+        """
+        encoder, hook = self.source_encoder, self.source_hook
+        classifier, optimizer = self.domain_classifier, self.optimizer_domain
+        if encoder is None or hook is None or classifier is None or optimizer is None or features_u is None:
+            raise RuntimeError("adda: the source encoder, classifier or target features are missing")
+        if step == self.adda_phases[ADAPT].start:
+            encoder.load_state_dict(self.generator.state_dict())  # the end of source pre-training
+        with torch.no_grad(), hook.capture():
+            encoder(lr_p)
+        classifier_loss, accuracy = adda_classifier_loss(classifier, hook.features, features_u)
+        optimizer.zero_grad(set_to_none=True)
+        classifier_loss.backward()
+        optimizer.step()
+        encoder_loss = adda_encoder_loss(classifier, features_u)  # against the updated classifier
+        return {"domain_g": encoder_loss, "domain_d": classifier_loss.detach(),
+                "domain_adversarial": encoder_loss.detach(), "domain_accuracy": accuracy}
 
     def super_resolve(self, lr: torch.Tensor) -> torch.Tensor:
         return self.generator(lr)

@@ -30,13 +30,14 @@ import torch
 from torch import nn
 
 from srbench.errors import IncompatibleError
-from srbench.interfaces import Method
+from srbench.interfaces import Method, MethodContext
 from srbench.options import option
 from srbench.training.profiles import PROFILES
 from srbench_builtins.methods.gan_common import create_generator
 from srbench_builtins.methods.schedules import (LRDecay, PhasePlan, Ramp, RampShape, check_fraction,
                                                 decay_learning_rates, steps_of)
 
+from .capacity import create_matched_generator, matched_features
 from .crops import LRImageCropper
 from .unpaired_terms import TERMS, UnpairedTerm, consistency_loss
 
@@ -75,6 +76,19 @@ def prefixed(prefix: str, items: Mapping[str, Any]) -> dict[str, Any]:
     return {f"{prefix}.{name}": item for name, item in items.items()}
 
 
+def check_generator_options(context: MethodContext, generator: str, match: str, term: type[UnpairedTerm] | None,
+                            options: Any) -> None:
+    """The checks of ``check_options`` shared by the few-HR methods: ``match_params`` can be met and ``term``
+    accepts the generator. A generator that cannot run at the scale is left to each trial (``incompatible``)."""
+    try:
+        if match:
+            matched_features(context, generator, match)
+        if term is not None:
+            term.check_generator(options, create_generator(context, generator))
+    except IncompatibleError:
+        return
+
+
 @dataclass(frozen=True)
 class TermMethodOptions:
     """Options of the generator side of a :class:`ConsistencyTermMethod`."""
@@ -82,6 +96,9 @@ class TermMethodOptions:
     generator: str = option("srresnet_resize", "generator network (srbench list generators); srresnet_resize: "
                                                "SRResNet with resize-convolution upsampling, which gives stripes "
                                                "of the upsampling period no free ride past the consistency loss")
+    match_params: str = option("", "a generator whose parameter count this method's generator matches, through "
+                                   "its features width (e.g. srresnet_resize: compare at equal capacity); empty = "
+                                   "the generator's own preset")
     lr_g: float = option(5e-4, "generator Adam learning rate (srresnet's default, for CPU budgets)")
     lr_decay: LRDecay = option("none", "learning-rate decay of the generator and critic: none, cosine, step "
                                        "(docs/methods.md, 'Learning-rate schedule')")
@@ -115,13 +132,19 @@ class ConsistencyTermMethod(Method):
     #: The adversarial term's class (its ``Options`` fields are part of this method's ``Options``).
     Term: ClassVar[type[UnpairedTerm]]
 
+    @classmethod
+    def check_options(cls, options: Any, context: MethodContext) -> None:
+        """Refuse before training a ``match_params`` that cannot be met or a generator the term cannot use."""
+        check_generator_options(context, options.generator, options.match_params, cls.Term,
+                                term_options(cls.Term.Options, options))
+
     def setup(self, data: Any) -> None:
         opts, ctx = self.options, self.context
-        self.generator = create_generator(ctx, opts.generator)
+        self.setup_notes: list[str] = []
+        self.generator = create_matched_generator(ctx, opts.generator, opts.match_params, self.setup_notes)
         self.optimizer_g = torch.optim.Adam(self.generator.parameters(), lr=opts.lr_g, betas=(0.9, 0.999))
         self.input_cropper: LRImageCropper | None = None
         self.lr_crop = opts.lr_crop
-        self.setup_notes: list[str] = []
         if opts.lr_crop:
             self.input_cropper = LRImageCropper.from_training_data(data)
             smallest = self.input_cropper.max_size

@@ -65,6 +65,13 @@ class UnpairedTerm(ABC):
     #: The term needs an HR pool (``--hr-source``).
     requires_hr_pool: ClassVar[bool] = False
 
+    @classmethod
+    def check_generator(cls, options: Any, generator: nn.Module) -> None:
+        """Refuse (``UsageError``) a generator this term cannot work with under ``options``; the default accepts all.
+
+        Owners call it while the run is planned (``Method.check_options``) and at set-up.
+        """
+
     def __init__(self, options: Any, context: "MethodContext", generator_fn: Callable[[torch.Tensor], torch.Tensor]):
         self.options = options
         self.context = context

@@ -101,19 +101,22 @@ def create_discriminator(context: "MethodContext", name: str, *, spectral_norm: 
 
 
 def create_generator(context: "MethodContext", name: str, scale: int | None = None, *,
-                     spectral_norm: bool = False) -> nn.Module:
+                     spectral_norm: bool = False, options: dict[str, Any] | None = None) -> nn.Module:
     """The generator registered as ``name`` for ``scale`` (default: the trial's), on the trial's device.
+
+    :param options: factory options (``{"features": 16}``), added to ``spectral_norm``.
 
     :raises srbench.errors.IncompatibleError: when the generator cannot produce that scale
         (the factory's ``ValueError``), so the trial is recorded as ``incompatible``.
     """
     from srbench.errors import IncompatibleError
 
-    options: dict[str, Any] = {"spectral_norm": True} if spectral_norm else {}
+    factory_options: dict[str, Any] = {"spectral_norm": True} if spectral_norm else {}
+    factory_options.update(options or {})
     scale = context.scale if scale is None else scale
     try:
         net = context.registries.generators.create(name, scale, channels=context.channels,
-                                                   size=context.profile.network_size, **options)
+                                                   size=context.profile.network_size, **factory_options)
     except ValueError as exc:
         raise IncompatibleError(f"generator {name!r} cannot run at x{scale}: {exc}") from None
     return net.to(context.device)
