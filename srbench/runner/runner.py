@@ -25,7 +25,7 @@ from ..config import RunConfig
 from ..data.datasets import open_dataset
 from ..data.pipeline import build_test_set, build_training_data
 from ..errors import DataError, DivergedError, IncompatibleError, UsageError
-from ..interfaces.dataset import Dataset
+from ..interfaces.dataset import Dataset, Split
 from ..interfaces.method import Method, MethodContext
 from ..options import convert_value, options_to_dict, parse_options
 from ..plugin_manager import PluginSystem
@@ -148,10 +148,10 @@ class Runner:
             self.log(f"srbench: note: --amp has no effect on {device.type}; training in float32")
         return device
 
-    def _open_test_datasets(self) -> dict[str, tuple[Dataset, str]]:
+    def _open_test_datasets(self) -> dict[str, tuple[Dataset, Split]]:
         """Name -> (dataset, split). The training dataset contributes its test split only."""
         names = self.config.test_datasets or [self.config.dataset]
-        out: dict[str, tuple[Dataset, str]] = {}
+        out: dict[str, tuple[Dataset, Split]] = {}
         for name in names:
             if name == self.config.dataset:
                 out[name] = (self.train_dataset, "test")
@@ -247,7 +247,7 @@ class Runner:
         finally:
             progress.close()
         order = {t.trial_id: i for i, t in enumerate(trials)}
-        summary.results.sort(key=lambda r: order.get(r.get("trial_id"), len(order)))
+        summary.results.sort(key=lambda r: order.get(r.get("trial_id", ""), len(order)))
         return summary
 
     def build_method(self, trial: PlannedTrial, data: Any) -> Method:

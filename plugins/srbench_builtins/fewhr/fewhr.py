@@ -28,9 +28,9 @@ import torch
 from torch import nn
 
 from srbench.errors import IncompatibleError, UsageError
-from srbench.interfaces import Method
+from srbench.interfaces import GeneratorSpec, Method
 from srbench.options import option, parse_options
-from srbench_builtins.methods.gan_common import create_generator
+from srbench_builtins.methods.gan_common import create_generator, generator_spec
 from srbench_builtins.methods.perceptual import pixel_loss
 from srbench_builtins.methods.schedules import (LRDecay, PhasePlan, Ramp, RampShape, check_fraction,
                                                 decay_learning_rates, steps_of)
@@ -298,6 +298,9 @@ class FewHRMethod(Method):
             self.optimizer_domain.step()
         losses["g_loss"] = total.detach()
         return losses
+
+    def export_spec(self) -> GeneratorSpec:
+        return generator_spec(self.context, self.options.generator)  # super_resolve is the generator alone
 
     def super_resolve(self, lr: torch.Tensor) -> torch.Tensor:
         return self.generator(lr)

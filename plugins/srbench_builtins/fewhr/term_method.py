@@ -30,10 +30,10 @@ import torch
 from torch import nn
 
 from srbench.errors import IncompatibleError
-from srbench.interfaces import Method
+from srbench.interfaces import GeneratorSpec, Method
 from srbench.options import option
 from srbench.training.profiles import PROFILES
-from srbench_builtins.methods.gan_common import create_generator
+from srbench_builtins.methods.gan_common import create_generator, generator_spec
 from srbench_builtins.methods.schedules import (LRDecay, PhasePlan, Ramp, RampShape, check_fraction,
                                                 decay_learning_rates, steps_of)
 
@@ -189,6 +189,9 @@ class ConsistencyTermMethod(Method):
         self.optimizer_g.step()
         losses.update({"consistency": consistency.detach(), "g_loss": total.detach()})
         return losses
+
+    def export_spec(self) -> GeneratorSpec:
+        return generator_spec(self.context, self.options.generator)  # super_resolve is the generator alone
 
     def super_resolve(self, lr: torch.Tensor) -> torch.Tensor:
         return self.generator(lr)

@@ -21,7 +21,7 @@ import torch
 from torch import nn
 
 from srbench.errors import UsageError
-from srbench.interfaces import AdversarialLoss
+from srbench.interfaces import AdversarialLoss, GeneratorSpec
 from srbench.options import parse_options
 from srbench_builtins.losses.common import create_optimizer
 
@@ -109,14 +109,20 @@ def create_generator(context: "MethodContext", name: str, scale: int | None = No
     """
     from srbench.errors import IncompatibleError
 
-    options: dict[str, Any] = {"spectral_norm": True} if spectral_norm else {}
-    scale = context.scale if scale is None else scale
+    spec = generator_spec(context, name, scale, spectral_norm=spectral_norm)
     try:
-        net = context.registries.generators.create(name, scale, channels=context.channels,
-                                                   size=context.profile.network_size, **options)
+        net = spec.build(context.registries)
     except ValueError as exc:
-        raise IncompatibleError(f"generator {name!r} cannot run at x{scale}: {exc}") from None
+        raise IncompatibleError(f"generator {name!r} cannot run at x{spec.scale}: {exc}") from None
     return net.to(context.device)
+
+
+def generator_spec(context: "MethodContext", name: str, scale: int | None = None, *,
+                   spectral_norm: bool = False) -> GeneratorSpec:
+    """What :func:`create_generator` builds, as a spec (a method's :meth:`~srbench.interfaces.Method.export_spec`)."""
+    options: dict[str, Any] = {"spectral_norm": True} if spectral_norm else {}
+    return GeneratorSpec(name, context.scale if scale is None else scale, channels=context.channels,
+                         size=context.profile.network_size, options=options)
 
 
 def create_generator_optimizer(parameters: Iterable[nn.Parameter], loss: AdversarialLoss,

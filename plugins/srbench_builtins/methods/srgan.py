@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from srbench.errors import IncompatibleError
-from srbench.interfaces import Method
+from srbench.interfaces import GeneratorSpec, Method
 from srbench.ops import imresize
 from srbench.options import option
 
@@ -26,6 +26,7 @@ from .gan_common import (
     create_generator_optimizer,
     discriminator_step,
     generator_adversarial_loss,
+    generator_spec,
 )
 from .perceptual import VGGFeatureLoss, pixel_loss, vgg19_layer_names, vgg19_missing_reason, vgg19_weights_path
 from .replay import ReplayBuffer
@@ -342,6 +343,12 @@ class SRGANMethod(Method):
                 "g_loss": total.detach(), **stats, **extra}
 
     # -- inference --------------------------------------------------------------------------
+    def export_spec(self) -> GeneratorSpec | None:
+        # A progressive generator is grown (x2 -> x4) after it is built: no factory call rebuilds it.
+        if self.options.progressive:
+            return None
+        return generator_spec(self.context, self.options.generator, spectral_norm=self.options.spectral_norm_g)
+
     def super_resolve(self, lr: torch.Tensor) -> torch.Tensor:
         if self.generator_x2 is not None:
             self.generator.alpha = 1.0  # the fade-in ends within the budget (fade_in_fraction <= 1)
