@@ -36,6 +36,7 @@ from ..training.seeding import seed_everything, set_deterministic
 from ..training.threads import limit_torch_threads
 from ..training.trainer import CHECKPOINT_NAME, Trainer, load_method_weights
 from .evaluate import evaluate
+from .loss_logging import check_log_settings, loss_logger
 from .progress import Progress
 from .executors import Executor, create_executor
 from .trial import TrialSpec
@@ -119,6 +120,7 @@ class Runner:
         self.profile = _resolve_profile(config)
         self._check_patch_size()
         self.method_names()  # unknown names fail before any dataset is opened
+        check_log_settings(self.config.log, plugins)
         if config.executor == "local":  # elsewhere the device is the workers' to resolve
             self.device  # noqa: B018 - a bad --device fails here, before any training
         self.train_dataset = open_dataset(config.dataset, self.registries)
@@ -381,7 +383,8 @@ class Runner:
             if cls.trainable and self.profile.iterations > 0:
                 trainer = Trainer(method, data, total_steps=self.profile.iterations, trial_dir=tdir,
                                   checkpoint_every=self.profile.checkpoint_every, log_every=self.profile.log_every,
-                                  progress=progress.step if progress else None)
+                                  progress=progress.step if progress else None,
+                                  on_log=loss_logger(self.plugins, trial.trial_id, tdir, self.config.log))
                 if progress:
                     progress.start_steps(self.profile.iterations)
                 outcome = trainer.run()
