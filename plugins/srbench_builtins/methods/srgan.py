@@ -137,7 +137,7 @@ class SRGANMethod(Method):
     phase). Spectral norm in G is off: it caps the generator's gain and costs PSNR in short CPU
     budgets. Progressive growing is off (x4 only). The pixel content loss is mse, G's learning
     rate 5e-4 and the generator ``srresnet_resize``, as ``srresnet``'s defaults; unlike srresnet
-    (constant rate since session 5) srgan keeps the cosine decay: at hr_fraction 1 a constant
+    (constant rate since a1a2b2c) srgan keeps the cosine decay: at hr_fraction 1 a constant
     rate gave 29.05 ± 0.61 dB against 29.15 ± 0.02 (3 seeds; docs/methods.md, "Learning-rate
     schedule"), so the two differ by the adversarial part and the schedule. With the paper's pixel
     shuffle the adversarial term striped the output on every seed at hr_fraction 0.05
