@@ -20,7 +20,7 @@ from .errors import UsageError
 from .interfaces.method import Method
 from .interfaces.networks import GeneratorSpec
 from .plugin_manager import PluginSystem
-from .results import RESULT_FILE, STATUS_OK, TRIALS_DIR, write_json_atomic
+from .results import RESULT_FILE, STATUS_OK, TRIALS_DIR, read_result, write_json_atomic
 from .runner.evaluate import super_resolve_image
 
 WEIGHTS_FILE = "generator.safetensors"
@@ -87,7 +87,9 @@ def export_trial(trial: str | Path, to: str | Path | None = None, *, out: str | 
     from .runner.eval_checkpoint import load_trial_method
 
     folder = resolve_trial(trial, out)
-    record = json.loads((folder / RESULT_FILE).read_text())
+    record = read_result(folder / RESULT_FILE) or {}
+    if not isinstance(record.get("spec"), dict):
+        raise UsageError(f"trial {folder.name}: its {RESULT_FILE} is unreadable or has no spec")
     if record.get("status") != STATUS_OK:
         raise UsageError(f"trial {folder.name}: status {record.get('status')!r}; only a trial that finished 'ok' "
                          "can be exported")
@@ -166,10 +168,14 @@ def load_generator(path: str | Path, *, device: str | torch.device = "cpu",
     if not weights.is_file():
         raise UsageError(f"--model {path}: its weights {weights} are missing")
     system = plugins or get_plugin_system()
-    if info["name"] not in system.registries.generators:
-        raise UsageError(f"--model {path}: generator {info['name']!r} is not registered here; install the plugin "
+    if info.get("name") not in system.registries.generators:
+        raise UsageError(f"--model {path}: generator {info.get('name')!r} is not registered here; install the plugin "
                          f"{info.get('plugin')!r} (version {info.get('plugin_version')!r}) that registered it")
-    spec = GeneratorSpec(**{k: info[k] for k in ("name", "scale", "channels", "size", "options", "module")})
+    fields = ("name", "scale", "channels", "size", "options", "module")
+    missing = [k for k in fields if k not in info]
+    if missing:
+        raise UsageError(f"--model {path}: its record lacks {', '.join(missing)}; export the trial again")
+    spec = GeneratorSpec(**{k: info[k] for k in fields})
     generator = spec.build(system.registries)
     load_model(generator, str(weights), strict=True)
     model = ExportedGenerator(generator, spec, info).to(device)

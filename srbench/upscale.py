@@ -14,7 +14,7 @@ from .runner.evaluate import save_png
 def upscale_paths(model: ExportedGenerator, src: str | Path, dst: str | Path, *, progress: bool = True) -> list[Path]:
     """Upscale one image file, or every image under a folder, to PNG files; returns the files written.
 
-    A file goes to ``dst`` (or ``dst/<stem>.png`` when ``dst`` is a folder); a folder's images keep
+    A file goes to ``dst`` (or ``dst/<stem>.png`` when ``dst`` is a folder or has no extension); a folder's images keep
     their relative paths under ``dst``, as PNG (lossless: the uint8 output exactly).
     :raises UsageError: for a missing input or a folder without images.
     :raises DataError: for an unreadable image (the files already written stay).
@@ -25,7 +25,13 @@ def upscale_paths(model: ExportedGenerator, src: str | Path, dst: str | Path, *,
     if src.is_file():
         if src.suffix.lower() not in IMAGE_EXTENSIONS:
             raise UsageError(f"IN {src}: not an image file; accepted: {', '.join(sorted(IMAGE_EXTENSIONS))}")
-        target = dst / f"{src.stem}.png" if dst.is_dir() else dst
+        if dst.is_dir() or not dst.suffix:
+            target = dst / f"{src.stem}.png"
+        elif dst.suffix.lower() in IMAGE_EXTENSIONS:
+            target = dst
+        else:
+            raise UsageError(f"OUT {dst}: not an image file name or a folder; accepted extensions: "
+                             f"{', '.join(sorted(IMAGE_EXTENSIONS))} (.png keeps the output exactly)")
         jobs = [(src, target)]
     elif src.is_dir():
         files = list_image_files(src)

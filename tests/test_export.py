@@ -152,6 +152,13 @@ def test_bad_paths_are_one_line_errors(exported: Path, trained: Path, tmp_path: 
     for argv, fragments in cases:
         code = main(argv)
         one_line_error(code, capsys.readouterr().err, *fragments)
+    good = write_png(np.zeros((8, 8, 3), dtype=np.uint8), tmp_path / "in" / "good.png")
+    code = main(["upscale", "--model", str(exported), str(good), str(tmp_path / "out.txt"), "--device", "cpu"])
+    one_line_error(code, capsys.readouterr().err, "out.txt", ".png")
+    # an OUT without an extension is a folder
+    assert main(["upscale", "--model", str(exported), str(good), str(tmp_path / "outdir"), "--device", "cpu"]) == 0
+    assert read_png(tmp_path / "outdir" / "good.png").shape == (3, 16, 16)
+    capsys.readouterr()
     bad = tmp_path / "bad.png"
     bad.write_bytes(b"not a png")
     code = main(["upscale", "--model", str(exported), str(bad), str(tmp_path / "o.png"), "--device", "cpu"])
