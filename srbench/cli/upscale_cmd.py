@@ -12,7 +12,8 @@ HELP = "upscale an image file or a folder of images with a generator written by 
 
 
 def add_parser(sub: Any) -> argparse.ArgumentParser:
-    p = sub.add_parser("upscale", help=HELP, description=HELP + ". Outputs are PNG (lossless).")
+    p = sub.add_parser("upscale", help=HELP, description=HELP + ". A folder's outputs are PNG (lossless); an OUT file "
+                       "takes the format of its extension.")
     p.add_argument("--model", metavar="EXPORTED", required=True,
                    help="an export folder, or its generator.json or generator.safetensors")
     p.add_argument("input", metavar="IN", help="an image file or a folder (searched recursively)")
