@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .config import RunConfig
 from .results import TRIALS_DIR
 from .plugin_manager import PluginSystem, get_plugin_system
 from .runner.leaderboard import write_leaderboard
 from .runner.runner import Runner, RunSummary
+
+if TYPE_CHECKING:
+    import torch
+
+    from .export import ExportedGenerator
 
 
 def run(config: RunConfig | None = None, *, plugins: PluginSystem | None = None, progress: bool = True) -> RunSummary:
@@ -54,3 +60,33 @@ def evaluate_method(method: str | None = None, dataset: str = "default", scale: 
     return _impl(method=method, dataset=dataset, scale=scale, checkpoint=checkpoint, degradation=degradation,
                  split=split, device=device, metrics=metrics, max_side=max_side,
                  plugins=plugins or get_plugin_system())
+
+
+def export(trial: str | Path, to: str | Path | None = None, *, out: str | Path = "srbench-out",
+           plugins: PluginSystem | None = None) -> Path:
+    """Export a finished trial's generator (``srbench export``): ``generator.safetensors`` + ``generator.json``.
+
+    :param trial: a trial folder, or a trial id (or unique prefix) under ``out/trials``.
+    :param to: the export folder (default: ``TRIAL/export``).
+    :returns: the export folder.
+    """
+    from .export import export_trial
+
+    return export_trial(trial, to, out=out, plugins=plugins or get_plugin_system())
+
+
+def load_generator(path: str | Path, *, device: "str | torch.device" = "cpu",
+                   plugins: PluginSystem | None = None) -> "ExportedGenerator":
+    """An exported generator, in eval mode, for a notebook::
+
+        model = srbench.api.load_generator("srbench-out/trials/<id>/export")
+        with torch.no_grad():
+            sr = model(lr)                    # (B, 3, h, w) in [0, 1] -> (B, 3, h*s, w*s)
+        sr8 = model.upscale(uint8_image)      # (C, h, w) uint8 -> uint8, exactly as 'srbench upscale'
+
+    :param path: the export folder, its ``generator.json`` or its ``generator.safetensors``.
+    :param device: where to put the network.
+    """
+    from .export import load_generator as _load
+
+    return _load(path, device=device, plugins=plugins)

@@ -60,6 +60,8 @@ class RunConfig:
     method_options: dict[str, dict[str, Any]] = option({}, "per-method options, as --set METHOD.OPTION=VALUE")
     degradation_options: dict[str, Any] = option({}, "options of the degradation, as --set degradation.OPTION=VALUE")
     profile_overrides: dict[str, Any] = option({}, "profile fields to override, as --set profile.FIELD=VALUE")
+    log: dict[str, Any] = option({}, "settings of logging plugins (srbench_log_losses), as --set log.KEY=VALUE; "
+                                     "not part of trial ids")
     executor: str = option("local", "where trials run: 'local' (one after another here) or 'ray'")
     ray_address: str = option("", "Ray cluster to use with executor 'ray' (default: $RAY_ADDRESS, else a "
                                   "local instance sized to this machine)")
@@ -117,7 +119,7 @@ def update_config(config: RunConfig, values: Mapping[str, Any], where: str) -> R
             suggestion = f" (did you mean {hint[0]!r}?)" if hint else ""
             raise UsageError(f"{where}: unknown setting {key!r}{suggestion}; accepted: {', '.join(known)}")
         tp = types[name]
-        if name in ("method_options", "degradation_options", "profile_overrides"):
+        if name in ("method_options", "degradation_options", "profile_overrides", "log"):
             if not isinstance(value, Mapping) or (name == "method_options" and
                                                   not all(isinstance(v, Mapping) for v in value.values())):
                 raise UsageError(f"{where}: {key!r} must be a table"
@@ -146,12 +148,13 @@ def load_config_file(path: str | Path, config: RunConfig | None = None) -> RunCo
 def apply_set_overrides(config: RunConfig, assignments: list[str]) -> RunConfig:
     """Apply ``--set TARGET.OPTION=VALUE`` strings.
 
-    ``TARGET`` is a method name, ``degradation`` or ``profile``. Values stay strings here; they are
+    ``TARGET`` is a method name, ``degradation``, ``profile`` or ``log``. Values stay strings here; they are
     converted to each option's type when the component is built (where the type is known).
     """
     method_options = {k: dict(v) for k, v in config.method_options.items()}
     degradation_options = dict(config.degradation_options)
     profile_overrides = dict(config.profile_overrides)
+    log = dict(config.log)
     for item in assignments:
         key, sep, value = item.partition("=")
         value = value.strip()  # "--set 'srgan.lr = 1e-4'" means 1e-4, not " 1e-4"
@@ -159,12 +162,14 @@ def apply_set_overrides(config: RunConfig, assignments: list[str]) -> RunConfig:
         target, opt = target.strip(), opt.strip()
         if not sep or not dot or not target or not opt:
             raise UsageError(f"--set {item!r}: expected METHOD.OPTION=VALUE (or degradation.OPTION=VALUE, "
-                             "profile.FIELD=VALUE)")
+                             "profile.FIELD=VALUE, log.KEY=VALUE)")
         if target == "degradation":
             degradation_options[opt] = value
         elif target == "profile":
             profile_overrides[opt] = value
+        elif target == "log":
+            log[opt] = value
         else:
             method_options.setdefault(target, {})[opt] = value
     return replace(config, method_options=method_options, degradation_options=degradation_options,
-                   profile_overrides=profile_overrides)
+                   profile_overrides=profile_overrides, log=log)

@@ -12,7 +12,7 @@ raises, that plugin is marked broken (``srbench list`` shows the error) and the 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Mapping
 
 import pluggy
 
@@ -130,6 +130,39 @@ def srbench_trial_finished(result: "dict[str, Any]", trial_dir: Path) -> None:
 
     :param result: the result record as written to disk.
     :param trial_dir: the trial's folder (checkpoints, loss log, result).
+    """
+
+
+# -------------------------------------------------------------------------------------------
+# Logging
+# -------------------------------------------------------------------------------------------
+
+
+@hookspec
+def srbench_log_settings(settings: "Mapping[str, Any]") -> "dict[str, str] | None":
+    """Check the ``--set log.KEY=VALUE`` settings this plugin reads; return those keys with a one-line doc each.
+
+    Called once when a run starts, with every ``log`` setting (raw strings from the command line,
+    TOML values from a file). Raise :class:`~srbench.errors.UsageError` for a bad value (or a
+    missing package it needs) so the run stops before training; a key that no plugin returns is
+    a usage error too.
+
+    :param settings: the run's ``log`` table (``RunConfig.log``).
+    """
+
+
+@hookspec
+def srbench_log_losses(trial_id: str, step: int, losses: "Mapping[str, float]", trial_dir: "Path | None",
+                       settings: "Mapping[str, Any]") -> None:
+    """Called at each loss-log step of training (``profile.log_every`` steps and the last one), with
+    the row written to ``losses.jsonl``.
+
+    :param trial_id: the trial being trained (also its folder's name).
+    :param step: steps completed (1-based: the losses are those of step ``step - 1``).
+    :param losses: name -> value of each loss the method returned at that step (finite floats).
+    :param trial_dir: the trial's folder, or ``None`` when it keeps nothing on disk.
+    :param settings: the run's ``log`` table (``--set log.KEY=VALUE``); a plugin logs nothing
+        unless its keys are there.
     """
 
 

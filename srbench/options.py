@@ -59,7 +59,7 @@ def describe_options(cls: type) -> list[OptionInfo]:
     out = []
     for f in fields(cls):
         default = f.default if f.default is not dataclasses.MISSING else (
-            f.default_factory() if f.default_factory is not dataclasses.MISSING else None)  # type: ignore[misc]
+            f.default_factory() if f.default_factory is not dataclasses.MISSING else None)
         out.append(OptionInfo(f.name, _type_name(hints[f.name]), default, f.metadata.get("doc", "")))
     return out
 
@@ -85,7 +85,7 @@ def convert_value(value: Any, tp: Any, where: str) -> Any:
                 return choice
         raise bad
     if origin in (typing.Union, types.UnionType):
-        args = get_args(tp)
+        args = list(get_args(tp))
         if type(None) in args and (value is None or (isinstance(value, str) and value.lower() in ("none", "null", ""))):
             return None
         for a in args:
@@ -98,7 +98,7 @@ def convert_value(value: Any, tp: Any, where: str) -> Any:
         raise bad
     if origin in (tuple, list):
         args = [a for a in get_args(tp) if a is not Ellipsis]
-        items = value
+        items: Any = value
         if isinstance(value, str):
             items = [v.strip() for v in value.strip("()[] ").split(",") if v.strip()]
         if not isinstance(items, (list, tuple)):

@@ -166,9 +166,9 @@ def load_plugins(
     for hook_name, kind in hookspecs.REGISTRATION_HOOKS.items():
         registry = registries.by_kind(kind)
         for impl in getattr(pm.hook, hook_name).get_hookimpls():
-            info = by_name.get(impl.plugin_name)
-            if info is None or info.status != "loaded":
+            if impl.plugin_name not in by_name or by_name[impl.plugin_name].status != "loaded":
                 continue
+            info = by_name[impl.plugin_name]
             registry._current_plugin = impl.plugin_name
             registry._current_version = info.version
             before = set(registry.names())

@@ -73,8 +73,8 @@ class Registry(Generic[T]):
                 f"and by plugin {self._current_plugin!r}; disable one with --disable-plugin"
             )
         if doc is None:
-            doc = (getattr(factory, "__doc__", None) or "").strip().splitlines()[0:1]
-            doc = doc[0] if doc else ""
+            lines = (getattr(factory, "__doc__", None) or "").strip().splitlines()
+            doc = lines[0] if lines else ""
         self._entries[name] = Entry(name, factory, self._current_plugin, doc, self._current_version)
         return factory
 

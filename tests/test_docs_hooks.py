@@ -215,6 +215,24 @@ def test_trial_finished_example(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     assert rows == [{"trial": "t1", "status": "ok", "psnr_y": {"Set5": 30.5}}]
 
 
+def test_log_examples(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    sections = _sections(HOOKS_DOC.read_text())
+    settings_example = _load_example(_code_blocks(sections["srbench_log_settings"], "python")[0],
+                                     "doc_example_log_settings", monkeypatch)
+    target = str(tmp_path / "losses.csv")
+    assert settings_example.hook.srbench_log_settings(settings={"csv": target}) == [
+        {"csv": "append every loss-log row of every trial to this CSV file"}]
+    with pytest.raises(UsageError, match="log.csv"):
+        settings_example.hook.srbench_log_settings(settings={"csv": "losses.txt"})
+    losses_example = _load_example(_code_blocks(sections["srbench_log_losses"], "python")[0],
+                                   "doc_example_log_losses", monkeypatch)
+    losses_example.hook.srbench_log_losses(trial_id="t1", step=10, losses={"l1": 0.5}, trial_dir=None, settings={})
+    assert not (tmp_path / "losses.csv").exists()  # not asked for: nothing written
+    losses_example.hook.srbench_log_losses(trial_id="t1", step=10, losses={"l1": 0.5, "adv": 0.25}, trial_dir=None,
+                                           settings={"csv": target})
+    assert (tmp_path / "losses.csv").read_text().splitlines() == ["t1,10,l1,0.5", "t1,10,adv,0.25"]
+
+
 # -- the tutorial ----------------------------------------------------------------------------
 
 

@@ -44,7 +44,7 @@ def test_builtins_are_loaded_as_entry_points(plugin_system: PluginSystem) -> Non
                                           "builtin-metrics", "builtin-runtime"}
     for info in builtins:
         assert info.source == "entry point"
-        assert info.distribution == "srbench"
+        assert info.distribution == "srbench-gan"
         assert info.status == "loaded", f"{info.name}: {info.error}"
         assert info.version
     assert plugin_system.broken() == []

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 import torch
 
+import srbench
 from srbench.config import RunConfig
 from srbench.data.training_data import LROnlySet, PairedSet, TrainingData
 from srbench.errors import UsageError
@@ -73,7 +74,8 @@ def example_module(monkeypatch: pytest.MonkeyPatch):
 def test_pyproject_declares_the_entry_point() -> None:
     project = _pyproject()["project"]
     assert project["name"] == "srbench-example-plugin"
-    assert any(dep.split(";")[0].strip().startswith("srbench") for dep in project["dependencies"])
+    # srbench's PyPI name, not "srbench" (an unrelated project on PyPI)
+    assert any(dep.split(";")[0].strip() == srbench.DISTRIBUTION for dep in project["dependencies"])
     assert project["entry-points"]["srbench"] == {PLUGIN_NAME: "srbench_example_plugin"}
 
 

@@ -14,6 +14,7 @@ traversal) and skips links and device files.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import re
@@ -232,7 +233,7 @@ def _members(archive: Path) -> Iterator[tuple[PurePosixPath, bool, Callable[[], 
                 mode = (info.external_attr >> 16) & 0o170000
                 if rel is None or mode not in (0, 0o100000, 0o040000):  # skip links, devices
                     continue
-                yield rel, info.is_dir(), (None if info.is_dir() else (lambda i=info: zf.open(i)))
+                yield rel, info.is_dir(), (None if info.is_dir() else functools.partial(zf.open, info))
         return
     if tarfile.is_tarfile(archive):
         with tarfile.open(archive, "r:*") as tf:
@@ -240,7 +241,7 @@ def _members(archive: Path) -> Iterator[tuple[PurePosixPath, bool, Callable[[], 
                 rel = _safe_relative(member.name, archive)
                 if rel is None or not (member.isfile() or member.isdir()):
                     continue
-                yield rel, member.isdir(), (None if member.isdir() else (lambda m=member: tf.extractfile(m)))
+                yield rel, member.isdir(), (None if member.isdir() else functools.partial(tf.extractfile, member))
         return
     raise DataError(f"{archive} is not a zip or tar archive; the download may be an error page or truncated")
 

@@ -300,7 +300,7 @@ def build_training_data(
         paired = _Extracted.from_dict(payload["paired"], [_hr_of(i, scale) for i in train_images if i.id in paired_set])
         lr_only = _Extracted.from_dict(payload["lr_only"])
         pool = None if payload["hr_pool"] is None else _Extracted.from_dict(
-            payload["hr_pool"], [_hr_of(i, scale) for i in hr_source])  # type: ignore[union-attr]
+            payload["hr_pool"], [_hr_of(i, scale) for i in hr_source])  # type: ignore[arg-type]
     else:
         paired, lr_only = _extract_train(train_images, manifest, degradation, seed, patch, per_image)
         pool = None if isinstance(hr_source, str) else _extract_hr_pool(hr_source, scale, seed, patch, per_image)

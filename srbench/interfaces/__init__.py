@@ -5,9 +5,9 @@ from .dataset import Dataset, Image, Split
 from .degradation import Degradation, DegradationParams
 from .method import Method, MethodContext
 from .metric import Metric, MetricSample
-from .networks import DiscriminatorFactory, GeneratorFactory
+from .networks import DiscriminatorFactory, GeneratorFactory, GeneratorSpec
 
 __all__ = [
     "AdversarialLoss", "Dataset", "Degradation", "DegradationParams", "DiscriminatorFactory",
-    "GeneratorFactory", "Image", "Method", "MethodContext", "Metric", "MetricSample", "Split",
+    "GeneratorFactory", "GeneratorSpec", "Image", "Method", "MethodContext", "Metric", "MetricSample", "Split",
 ]

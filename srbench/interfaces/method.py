@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from ..registry import Registries
     from ..training.profiles import Profile
     from .degradation import Degradation
+    from .networks import GeneratorSpec
 
 
 @dataclass
@@ -123,6 +124,16 @@ class Method(ABC):
         """
         mods = dict(self.modules())
         return {"generator": mods["generator"]} if "generator" in mods else mods
+
+    def export_spec(self) -> "GeneratorSpec | None":
+        """The registered generator that :meth:`super_resolve` is, for ``srbench export``; ``None``: not exportable.
+
+        Return a spec only when ``super_resolve(lr)`` is exactly ``spec.build(...)(lr)`` with the
+        weights of ``modules()[spec.module]`` (nothing before or after the network: no iterated
+        passes, no resize). Export checks that on a random input and refuses, in one line, otherwise.
+        Default: ``None`` (the method cannot be exported).
+        """
+        return None
 
     def optimizers(self) -> Mapping[str, torch.optim.Optimizer]:
         """Optimizers (and anything with ``state_dict``/``load_state_dict``, e.g. schedulers) to checkpoint."""

@@ -8,9 +8,13 @@ so one name works at every profile.
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
 
 from torch import nn
+
+if TYPE_CHECKING:
+    from ..registry import Registries
 
 
 class GeneratorFactory(Protocol):
@@ -21,3 +25,34 @@ class GeneratorFactory(Protocol):
 class DiscriminatorFactory(Protocol):
     def __call__(self, channels: int = 3, size: str = "small", **options: Any) -> nn.Module:
         """Build a discriminator that returns raw logits (no sigmoid)."""
+
+
+@dataclass(frozen=True)
+class GeneratorSpec:
+    """A registered generator and its arguments: what rebuilds a trained method's network without the method.
+
+    ``registries.generators.create(name, scale, channels=channels, size=size, **options)`` builds it;
+    the weights of the method's module ``module`` load into it. ``srbench export`` writes this as JSON.
+
+    :param name: the generator's registered name (``srbench list generators``).
+    :param scale: the factor it was built for.
+    :param channels: image channels.
+    :param size: the size preset (the profile's ``network_size``).
+    :param options: the factory's keyword options (JSON values only).
+    :param module: the key in :meth:`Method.modules` holding its weights.
+    """
+
+    name: str
+    scale: int
+    channels: int = 3
+    size: str = "small"
+    options: dict[str, Any] = field(default_factory=dict)
+    module: str = "generator"
+
+    def build(self, registries: "Registries") -> nn.Module:
+        """The untrained network (a factory's ``ValueError`` for an unsupported scale passes through)."""
+        return registries.generators.create(self.name, self.scale, channels=self.channels, size=self.size,
+                                            **self.options)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from ..config import RunConfig
 from ..data.datasets import open_dataset
 from ..data.pipeline import build_test_set
 from ..data.training_data import TrainingData
 from ..errors import UsageError
+from ..interfaces.dataset import Split
+from ..interfaces.method import Method
 from ..plugin_manager import PluginSystem
 from ..results import RESULT_FILE, TRIALS_DIR, read_result
 from ..training.trainer import CHECKPOINT_NAME, load_method_weights
@@ -43,6 +45,25 @@ def _config_from_spec(spec: dict[str, Any], out: Path, device: str) -> RunConfig
                      degradation_options=spec.get("degradation_options") or {}, profile_overrides=profile)
 
 
+def load_trial_method(checkpoint: str | Path, *, device: str, plugins: PluginSystem,
+                      metrics: list[str] | None = None) -> tuple[Method, Runner, dict[str, Any]]:
+    """A trained trial's method, rebuilt from its ``result.json``, weights loaded, modules in eval mode.
+
+    :param checkpoint: a trial folder (``OUT/trials/<id>``) or its ``checkpoint.pt``.
+    :returns: the method, the runner of the trial's settings (degradation, metrics, device) and its result record.
+    """
+    ckpt, result = _trial_files(checkpoint)
+    config = _config_from_spec(result["spec"], ckpt.parent.parent.parent, device)
+    config.metrics = list(metrics or [])
+    runner = Runner(config.validate(), plugins, progress=False)
+    trial = runner.plan()[0]
+    instance = runner.build_method(trial, runner._training_data(trial.spec.hr_fraction, trial.spec.seed)[0])
+    load_method_weights(instance, ckpt, runner.device)
+    for m in instance.modules().values():
+        m.eval()
+    return instance, runner, result
+
+
 def evaluate_method(*, method: str | None, dataset: str, scale: int, checkpoint: str | Path | None,
                     degradation: str, split: str, device: str, metrics: list[str] | None, max_side: int,
                     plugins: PluginSystem) -> dict[str, Any]:
@@ -50,16 +71,14 @@ def evaluate_method(*, method: str | None, dataset: str, scale: int, checkpoint:
         raise UsageError(f"--split {split!r}: accepted: {', '.join(SPLITS)}")
     registries = plugins.registries
     if checkpoint is not None:
-        ckpt, result = _trial_files(checkpoint)
-        spec = result["spec"]
+        spec = _trial_files(checkpoint)[1]["spec"]
         if method is not None and method != spec["method"]:
             raise UsageError(f"--method {method}: the checkpoint was trained by method {spec['method']!r}")
         if scale != spec["scale"]:
             raise UsageError(f"--scale {scale}: the checkpoint was trained at x{spec['scale']}")
         method = spec["method"]
-        degradation = spec["degradation"]
-        out = ckpt.parent.parent.parent
-        config = _config_from_spec(spec, out, device)
+        instance, runner, _ = load_trial_method(checkpoint, device=device, plugins=plugins, metrics=metrics)
+        config = runner.config
     else:
         if method is None:
             raise UsageError("--method is required without --checkpoint")
@@ -69,20 +88,15 @@ def evaluate_method(*, method: str | None, dataset: str, scale: int, checkpoint:
                              "trained trial (or use 'srbench run')")
         config = RunConfig(methods=[method], dataset=dataset, scale=scale, degradation=degradation, device=device,
                            out=tempfile.gettempdir(), hr_fraction=[0.0])
-    config.metrics = list(metrics or [])
-    runner = Runner(config.validate(), plugins, progress=False)
-    trial = runner.plan()[0]
-    if checkpoint is not None:
-        instance = runner.build_method(trial, runner._training_data(trial.spec.hr_fraction, trial.spec.seed)[0])
-        load_method_weights(instance, ckpt, runner.device)
-    else:
-        instance = runner.build_method(trial, TrainingData.empty(config.scale, runner.degradation))
-    for m in instance.modules().values():
-        m.eval()
+        config.metrics = list(metrics or [])
+        runner = Runner(config.validate(), plugins, progress=False)
+        instance = runner.build_method(runner.plan()[0], TrainingData.empty(config.scale, runner.degradation))
+        for m in instance.modules().values():
+            m.eval()
     ds = open_dataset(dataset, registries)
     if split == "auto":
         split = "test" if dataset == config.dataset and checkpoint is not None else "all"
-    images = build_test_set(ds.images(split), degradation=runner.degradation, seed=0, max_side=max_side)
+    images = build_test_set(ds.images(cast(Split, split)), degradation=runner.degradation, seed=0, max_side=max_side)
     ev = evaluate(instance.super_resolve, images, runner.metrics, scale=config.scale,
                   degradation=runner.degradation, device=runner.device)
     return {"method": method, "dataset": dataset, "scale": config.scale, "split": split, **ev.mean,

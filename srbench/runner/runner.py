@@ -26,7 +26,7 @@ from ..data.datasets import open_dataset
 from ..data.overlap import check_disjoint_from_tests
 from ..data.pipeline import build_test_set, build_training_data
 from ..errors import DataError, DivergedError, IncompatibleError, UsageError
-from ..interfaces.dataset import Dataset
+from ..interfaces.dataset import Dataset, Split
 from ..interfaces.method import Method, MethodContext
 from ..options import convert_value, options_to_dict, parse_options
 from ..plugin_manager import PluginSystem
@@ -37,6 +37,7 @@ from ..training.seeding import seed_everything, set_deterministic
 from ..training.threads import limit_torch_threads
 from ..training.trainer import CHECKPOINT_NAME, Trainer, load_method_weights
 from .evaluate import evaluate
+from .loss_logging import check_log_settings, loss_logger
 from .progress import Progress
 from .executors import Executor, create_executor
 from .trial import TrialSpec
@@ -120,6 +121,7 @@ class Runner:
         self.profile = _resolve_profile(config)
         self._check_patch_size()
         self.method_names()  # unknown names fail before any dataset is opened
+        check_log_settings(self.config.log, plugins)
         if config.executor == "local":  # elsewhere the device is the workers' to resolve
             self.device  # noqa: B018 - a bad --device fails here, before any training
         self.train_dataset = open_dataset(config.dataset, self.registries)
@@ -150,10 +152,10 @@ class Runner:
             self.log(f"srbench: note: --amp has no effect on {device.type}; training in float32")
         return device
 
-    def _open_test_datasets(self) -> dict[str, tuple[Dataset, str]]:
+    def _open_test_datasets(self) -> dict[str, tuple[Dataset, Split]]:
         """Name -> (dataset, split). The training dataset contributes its test split only."""
         names = self.config.test_datasets or [self.config.dataset]
-        out: dict[str, tuple[Dataset, str]] = {}
+        out: dict[str, tuple[Dataset, Split]] = {}
         for name in names:
             if name == self.config.dataset:
                 out[name] = (self.train_dataset, "test")
@@ -263,7 +265,7 @@ class Runner:
         finally:
             progress.close()
         order = {t.trial_id: i for i, t in enumerate(trials)}
-        summary.results.sort(key=lambda r: order.get(r.get("trial_id"), len(order)))
+        summary.results.sort(key=lambda r: order.get(r.get("trial_id", ""), len(order)))
         return summary
 
     def build_method(self, trial: PlannedTrial, data: Any) -> Method:
@@ -397,7 +399,8 @@ class Runner:
             if cls.trainable and self.profile.iterations > 0:
                 trainer = Trainer(method, data, total_steps=self.profile.iterations, trial_dir=tdir,
                                   checkpoint_every=self.profile.checkpoint_every, log_every=self.profile.log_every,
-                                  progress=progress.step if progress else None)
+                                  progress=progress.step if progress else None,
+                                  on_log=loss_logger(self.plugins, trial.trial_id, tdir, self.config.log))
                 if progress:
                     progress.start_steps(self.profile.iterations)
                 outcome = trainer.run()

@@ -30,7 +30,7 @@ def set_deterministic(enabled: bool) -> None:
 
 def capture_rng_state() -> dict[str, Any]:
     """RNG states as tensors and plain values only: loadable with ``weights_only=True``."""
-    np_state = np.random.get_state()
+    np_state: Any = np.random.get_state()  # the legacy tuple (typed as tuple | dict)
     state: dict[str, Any] = {
         "python": random.getstate(),
         "numpy": {"keys": torch.from_numpy(np_state[1].astype(np.int64)), "pos": int(np_state[2]),

@@ -28,6 +28,8 @@ LOSS_LOG_NAME = "losses.jsonl"
 
 #: Called after every step with (step_done, total_steps, latest losses).
 ProgressCallback = Callable[[int, int, Mapping[str, float]], None]
+#: Called at each loss-log step with (step_done, losses), the row of ``losses.jsonl``.
+LogCallback = Callable[[int, Mapping[str, float]], None]
 
 
 @dataclass
@@ -101,13 +103,14 @@ class Trainer:
     :param checkpoint_every: steps between checkpoints (one is always written at the end).
     :param log_every: steps between rows of the loss log.
     :param progress: optional per-step callback (progress bars).
+    :param on_log: optional callback at each loss-log step (the logging plugins' hook).
     :param stop_after: stop (as if interrupted, checkpoint saved) after this many steps of this
         call; used by tests of resumption.
     """
 
     def __init__(self, method: Method, data: TrainingData, *, total_steps: int, trial_dir: Path | None,
                  checkpoint_every: int, log_every: int, progress: ProgressCallback | None = None,
-                 stop_after: int | None = None) -> None:
+                 stop_after: int | None = None, on_log: LogCallback | None = None) -> None:
         self.method = method
         self.data = data
         self.total_steps = total_steps
@@ -116,6 +119,7 @@ class Trainer:
         self.log_every = max(1, log_every)
         self.progress = progress
         self.stop_after = stop_after
+        self.on_log = on_log
 
     # -- checkpoints ------------------------------------------------------------------------
     @property
@@ -183,10 +187,13 @@ class Trainer:
                     raise DivergedError(f"loss {bad[0]!r} became {losses[bad[0]]} at step {step}")
                 step += 1
                 last = losses
-                if log_file is not None and (step % self.log_every == 0 or step == self.total_steps):
-                    row = {"step": step, "seconds": round(seconds + time.perf_counter() - t0, 3), **losses}
-                    log_file.write(json.dumps(row) + "\n")
-                    log_file.flush()
+                if step % self.log_every == 0 or step == self.total_steps:
+                    if log_file is not None:
+                        row = {"step": step, "seconds": round(seconds + time.perf_counter() - t0, 3), **losses}
+                        log_file.write(json.dumps(row) + "\n")
+                        log_file.flush()
+                    if self.on_log is not None:
+                        self.on_log(step, losses)
                 if step % self.checkpoint_every == 0 and step < self.total_steps:
                     self.save_checkpoint(step, seconds + time.perf_counter() - t0)
                 if self.progress is not None:

@@ -18,10 +18,10 @@ import torch
 from torch import nn
 
 from srbench.errors import UsageError
-from srbench_builtins.methods.gan_common import create_generator
+from srbench_builtins.methods.gan_common import create_generator, generator_spec
 
 if TYPE_CHECKING:
-    from srbench.interfaces import MethodContext
+    from srbench.interfaces import GeneratorSpec, MethodContext
 
 #: Widths searched for a match (the built-in presets use 32 and 64).
 MAX_FEATURES = 512
@@ -65,14 +65,14 @@ def matched_features(context: MethodContext, name: str, match: str) -> tuple[int
     return best, counts[best], target
 
 
-def create_matched_generator(context: MethodContext, name: str, match: str, notes: list[str]) -> nn.Module:
+def matched_generator_spec(context: MethodContext, name: str, match: str, notes: list[str]) -> GeneratorSpec:
     """Generator ``name`` for the trial; with ``match`` (a generator name), at that generator's parameter count.
 
-    A note records the width chosen and both counts.
+    A note records the width chosen and both counts. The spec is what the method builds and exports.
     """
     if not match or match == name:
-        return create_generator(context, name)
+        return generator_spec(context, name)
     features, count, target = matched_features(context, name, match)
     notes.append(f"match_params={match}: generator {name} at features={features} has {count:,} parameters; "
                  f"{match} has {target:,}")
-    return create_generator(context, name, options={"features": features})
+    return generator_spec(context, name, options={"features": features})

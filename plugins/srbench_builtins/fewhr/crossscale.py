@@ -25,10 +25,10 @@ import torch
 from torch import nn
 
 from srbench.errors import IncompatibleError
-from srbench.interfaces import Method
+from srbench.interfaces import GeneratorSpec, Method
 from srbench.ops import quantize
 from srbench.options import option
-from srbench_builtins.methods.gan_common import create_generator
+from srbench_builtins.methods.gan_common import create_generator, generator_spec
 from srbench_builtins.methods.perceptual import pixel_loss
 from srbench_builtins.methods.schedules import LRDecay, decay_learning_rates
 
@@ -125,6 +125,9 @@ class CrossScaleMethod(Method):
         total.backward()
         self.optimizer.step()
         return losses
+
+    def export_spec(self) -> GeneratorSpec:
+        return generator_spec(self.context, self.options.generator)  # super_resolve is the generator alone
 
     def super_resolve(self, lr: torch.Tensor) -> torch.Tensor:
         return self.generator(lr)

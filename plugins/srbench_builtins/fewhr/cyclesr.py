@@ -24,10 +24,10 @@ import torch.nn.functional as F
 from torch import nn
 
 from srbench.errors import IncompatibleError
-from srbench.interfaces import Method
+from srbench.interfaces import GeneratorSpec, Method
 from srbench.options import option
 from srbench_builtins.methods.gan_common import Adversary, create_adversarial, create_generator, \
-    discriminator_step, generator_adversarial_loss
+    discriminator_step, generator_adversarial_loss, generator_spec
 from srbench_builtins.methods.replay import ReplayBuffer
 from srbench_builtins.methods.schedules import (LRDecay, PhasePlan, Ramp, RampShape, check_fraction,
                                                 decay_learning_rates, steps_of)
@@ -188,6 +188,9 @@ class CycleSRMethod(Method):
         losses.update({"cycle_lr": cycle_lr.detach(), "cycle_hr": cycle_hr.detach(),
                        "identity_g": identity_g.detach(), "identity_f": identity_f.detach(), "g_loss": total.detach()})
         return losses
+
+    def export_spec(self) -> GeneratorSpec:
+        return generator_spec(self.context, self.options.generator)  # super_resolve is the generator alone
 
     def super_resolve(self, lr: torch.Tensor) -> torch.Tensor:
         return self.generator(lr)

@@ -32,9 +32,9 @@ import torch
 from torch import nn
 
 from srbench.errors import IncompatibleError, UsageError
-from srbench.interfaces import Method, MethodContext
+from srbench.interfaces import GeneratorSpec, Method, MethodContext
 from srbench.options import option, parse_options
-from srbench_builtins.methods.gan_common import create_generator
+from srbench_builtins.methods.gan_common import build_generator, create_generator
 from srbench_builtins.methods.perceptual import pixel_loss
 from srbench_builtins.methods.schedules import (LRDecay, PhasePlan, Ramp, RampShape, check_fraction,
                                                 decay_learning_rates, steps_of)
@@ -43,7 +43,7 @@ from srbench_builtins.methods.schedules import (LRDecay, PhasePlan, Ramp, RampSh
 from . import ambient, pairwise, unsupervised  # noqa: F401
 from .domain_adaptation import (DomainClassifier, FeatureHook, adda_classifier_loss, adda_encoder_loss,
                                 default_feature_module, domain_adversarial_loss, ganin_coefficient)
-from .capacity import create_matched_generator
+from .capacity import matched_generator_spec
 from .term_method import check_generator_options, prefixed
 from .unpaired_terms import TERMS, UnpairedTerm, consistency_loss
 
@@ -199,7 +199,8 @@ class FewHRMethod(Method):
             raise IncompatibleError("fewhr is semi-supervised and needs paired HR images; hr_fraction 0 leaves none "
                                     "(use pairwise, ambient or unsupervised)")
         self.trial_notes: list[str] = []
-        self.generator = create_matched_generator(ctx, opts.generator, opts.match_params, self.trial_notes)
+        self.generator_spec = matched_generator_spec(ctx, opts.generator, opts.match_params, self.trial_notes)
+        self.generator = build_generator(ctx, self.generator_spec)
         self.optimizer_g = torch.optim.Adam(self.generator.parameters(), lr=opts.lr_g, betas=(0.9, 0.999))
         self.supervised_loss = pixel_loss(opts.supervised_loss)
         self.unpaired_source = "lr_only" if len(data.lr_only) else "paired"
@@ -367,6 +368,9 @@ class FewHRMethod(Method):
         encoder_loss = adda_encoder_loss(classifier, features_u)  # against the updated classifier
         return {"domain_g": encoder_loss, "domain_d": classifier_loss.detach(),
                 "domain_adversarial": encoder_loss.detach(), "domain_accuracy": accuracy}
+
+    def export_spec(self) -> GeneratorSpec:
+        return self.generator_spec  # super_resolve is the generator alone
 
     def super_resolve(self, lr: torch.Tensor) -> torch.Tensor:
         return self.generator(lr)

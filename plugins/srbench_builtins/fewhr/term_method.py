@@ -30,14 +30,14 @@ import torch
 from torch import nn
 
 from srbench.errors import IncompatibleError
-from srbench.interfaces import Method, MethodContext
+from srbench.interfaces import GeneratorSpec, Method, MethodContext
 from srbench.options import option
 from srbench.training.profiles import PROFILES
-from srbench_builtins.methods.gan_common import create_generator
+from srbench_builtins.methods.gan_common import build_generator, create_generator
 from srbench_builtins.methods.schedules import (LRDecay, PhasePlan, Ramp, RampShape, check_fraction,
                                                 decay_learning_rates, steps_of)
 
-from .capacity import create_matched_generator, matched_features
+from .capacity import matched_generator_spec, matched_features
 from .crops import LRImageCropper
 from .unpaired_terms import TERMS, UnpairedTerm, consistency_loss
 
@@ -141,7 +141,8 @@ class ConsistencyTermMethod(Method):
     def setup(self, data: Any) -> None:
         opts, ctx = self.options, self.context
         self.setup_notes: list[str] = []
-        self.generator = create_matched_generator(ctx, opts.generator, opts.match_params, self.setup_notes)
+        self.generator_spec = matched_generator_spec(ctx, opts.generator, opts.match_params, self.setup_notes)
+        self.generator = build_generator(ctx, self.generator_spec)
         self.optimizer_g = torch.optim.Adam(self.generator.parameters(), lr=opts.lr_g, betas=(0.9, 0.999))
         self.input_cropper: LRImageCropper | None = None
         self.lr_crop = opts.lr_crop
@@ -212,6 +213,9 @@ class ConsistencyTermMethod(Method):
         self.optimizer_g.step()
         losses.update({"consistency": consistency.detach(), "g_loss": total.detach()})
         return losses
+
+    def export_spec(self) -> GeneratorSpec:
+        return self.generator_spec  # super_resolve is the generator alone
 
     def super_resolve(self, lr: torch.Tensor) -> torch.Tensor:
         return self.generator(lr)

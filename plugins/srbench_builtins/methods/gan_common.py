@@ -21,7 +21,7 @@ import torch
 from torch import nn
 
 from srbench.errors import UsageError
-from srbench.interfaces import AdversarialLoss
+from srbench.interfaces import AdversarialLoss, GeneratorSpec
 from srbench.options import parse_options
 from srbench_builtins.losses.common import create_optimizer
 
@@ -109,17 +109,36 @@ def create_generator(context: "MethodContext", name: str, scale: int | None = No
     :raises srbench.errors.IncompatibleError: when the generator cannot produce that scale
         (the factory's ``ValueError``), so the trial is recorded as ``incompatible``.
     """
+    return build_generator(context, generator_spec(context, name, scale, spectral_norm=spectral_norm,
+                                                   options=options))
+
+
+def build_generator(context: "MethodContext", spec: GeneratorSpec) -> nn.Module:
+    """The network ``spec`` describes, on the trial's device.
+
+    :raises srbench.errors.IncompatibleError: when the generator cannot produce that scale
+        (the factory's ``ValueError``), so the trial is recorded as ``incompatible``.
+    """
     from srbench.errors import IncompatibleError
 
+    try:
+        net = spec.build(context.registries)
+    except ValueError as exc:
+        raise IncompatibleError(f"generator {spec.name!r} cannot run at x{spec.scale}: {exc}") from None
+    return net.to(context.device)
+
+
+def generator_spec(context: "MethodContext", name: str, scale: int | None = None, *,
+                   spectral_norm: bool = False, options: dict[str, Any] | None = None) -> GeneratorSpec:
+    """What :func:`create_generator` builds, as a spec (a method's :meth:`~srbench.interfaces.Method.export_spec`).
+
+    :param options: factory options (``{"features": 16}``), added to ``spectral_norm`` (only sent when on, so a
+        third-party factory without the option works with it off).
+    """
     factory_options: dict[str, Any] = {"spectral_norm": True} if spectral_norm else {}
     factory_options.update(options or {})
-    scale = context.scale if scale is None else scale
-    try:
-        net = context.registries.generators.create(name, scale, channels=context.channels,
-                                                   size=context.profile.network_size, **factory_options)
-    except ValueError as exc:
-        raise IncompatibleError(f"generator {name!r} cannot run at x{scale}: {exc}") from None
-    return net.to(context.device)
+    return GeneratorSpec(name, context.scale if scale is None else scale, channels=context.channels,
+                         size=context.profile.network_size, options=factory_options)
 
 
 def create_generator_optimizer(parameters: Iterable[nn.Parameter], loss: AdversarialLoss,

@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from srbench.errors import IncompatibleError
-from srbench.interfaces import Method
+from srbench.interfaces import GeneratorSpec, Method
 from srbench.ops import imresize
 from srbench.options import option
 
@@ -26,6 +26,7 @@ from .gan_common import (
     create_generator_optimizer,
     discriminator_step,
     generator_adversarial_loss,
+    generator_spec,
 )
 from .perceptual import VGGFeatureLoss, pixel_loss, vgg19_layer_names, vgg19_missing_reason, vgg19_weights_path
 from .replay import ReplayBuffer
@@ -136,7 +137,7 @@ class SRGANMethod(Method):
     phase). Spectral norm in G is off: it caps the generator's gain and costs PSNR in short CPU
     budgets. Progressive growing is off (x4 only). The pixel content loss is mse, G's learning
     rate 5e-4 and the generator ``srresnet_resize``, as ``srresnet``'s defaults; unlike srresnet
-    (constant rate since session 5) srgan keeps the cosine decay: at hr_fraction 1 a constant
+    (constant rate since a1a2b2c) srgan keeps the cosine decay: at hr_fraction 1 a constant
     rate gave 29.05 ± 0.61 dB against 29.15 ± 0.02 (3 seeds; docs/methods.md, "Learning-rate
     schedule"), so the two differ by the adversarial part and the schedule. With the paper's pixel
     shuffle the adversarial term striped the output on every seed at hr_fraction 0.05
@@ -342,6 +343,12 @@ class SRGANMethod(Method):
                 "g_loss": total.detach(), **stats, **extra}
 
     # -- inference --------------------------------------------------------------------------
+    def export_spec(self) -> GeneratorSpec | None:
+        # A progressive generator is grown (x2 -> x4) after it is built: no factory call rebuilds it.
+        if self.options.progressive:
+            return None
+        return generator_spec(self.context, self.options.generator, spectral_norm=self.options.spectral_norm_g)
+
     def super_resolve(self, lr: torch.Tensor) -> torch.Tensor:
         if self.generator_x2 is not None:
             self.generator.alpha = 1.0  # the fade-in ends within the budget (fade_in_fraction <= 1)

@@ -13,10 +13,10 @@ from typing import Any, Literal, Mapping
 import torch
 from torch import nn
 
-from srbench.interfaces import Method
+from srbench.interfaces import GeneratorSpec, Method
 from srbench.options import option
 
-from .gan_common import create_generator
+from .gan_common import create_generator, generator_spec
 from .perceptual import pixel_loss
 from .schedules import LRDecay, decay_learning_rates
 
@@ -76,6 +76,9 @@ class SRResNetMethod(Method):
         loss.backward()
         self.optimizer.step()
         return {self.options.loss: loss.detach()}
+
+    def export_spec(self) -> GeneratorSpec:
+        return generator_spec(self.context, self.options.generator)  # super_resolve is the generator alone
 
     def super_resolve(self, lr: torch.Tensor) -> torch.Tensor:
         return self.generator(lr)

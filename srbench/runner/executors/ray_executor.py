@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from ..progress import Progress
     from ..runner import PlannedTrial, Runner, RunSummary
 
-INSTALL_HINT = "pip install -e '.[ray]' in a checkout, or pip install 'srbench[ray]'"
+INSTALL_HINT = "pip install -e '.[ray]' in a checkout, or pip install 'srbench-gan[ray]'"
 #: Seconds the workers get to answer the plugin check before the run gives up.
 PROBE_TIMEOUT = 180.0
 #: Seconds a cancelled trial gets to write its checkpoint before its worker is killed.
