@@ -179,7 +179,8 @@ def _table_title(keys: tuple[Any, ...]) -> str:
     return f"{test}, x{scale}, {deg}, hr_fraction {frac:g}"
 
 
-def to_markdown(agg: pd.DataFrame, settings: BoardSettings | None = None, variants: dict[str, str] | None = None) -> str:
+def to_markdown(agg: pd.DataFrame, variants: dict[str, str] | None = None, *,
+                settings: BoardSettings | None = None) -> str:
     """One Markdown table per (test dataset, scale, degradation, hr_fraction), each followed by
     its paired comparison with the reference row, then the variants' legend.
 
@@ -250,7 +251,7 @@ def write_leaderboard(out: Path, registries: "Registries | None" = None, *, rank
     csv_path, md_path, html_path = out / "leaderboard.csv", out / "leaderboard.md", out / "report.html"
     agg.drop(columns=[_NAME]).assign(variant=[variants.get(m, "") for m in agg["method"]]).to_csv(
         csv_path, index=False)
-    md_path.write_text(to_markdown(agg, settings, variants))
+    md_path.write_text(to_markdown(agg, variants, settings=settings))
     tmp = html_path.with_name(html_path.name + ".tmp")
     tmp.write_text(render_report(out, agg, results, settings))
     tmp.replace(html_path)

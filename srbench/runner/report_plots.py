@@ -43,6 +43,14 @@ def _err(errs: list[float] | None, j: int) -> float:
     return float(e) if _finite(e) else 0.0
 
 
+def _tick_digits(lo: float, hi: float) -> int:
+    """Significant digits that tell apart ticks a quarter of ``hi - lo`` apart (28.38 and 28.41, not 28.4 twice)."""
+    top = max(abs(lo), abs(hi))
+    if not top or hi <= lo:
+        return 3
+    return max(3, math.ceil(math.log10(top / ((hi - lo) / 4))) + 1)
+
+
 def svg_plot(series: Sequence[Series], *, title: str, xlabel: str, ylabel: str, lines: bool, width: int = 520,
              height: int = 340) -> str:
     """A scatter (with error bars where given) or line plot as inline SVG; ``""`` without finite points."""
@@ -71,11 +79,12 @@ def svg_plot(series: Sequence[Series], *, title: str, xlabel: str, ylabel: str, 
            f'<text x="{ml + pw / 2}" y="{height - 8}" text-anchor="middle" font-size="12">{html.escape(xlabel)}</text>',
            f'<text x="14" y="{mt + ph / 2}" text-anchor="middle" font-size="12" '
            f'transform="rotate(-90 14 {mt + ph / 2})">{html.escape(ylabel)}</text>']
+    dx, dy = _tick_digits(x0, x1), _tick_digits(y0, y1)
     for i in range(5):  # ticks
         fy, fx = y0 + (y1 - y0) * i / 4, x0 + (x1 - x0) * i / 4
-        out.append(f'<text x="{ml - 6}" y="{sy(fy) + 4}" text-anchor="end" font-size="10">{fmt_number(fy, 3)}</text>')
+        out.append(f'<text x="{ml - 6}" y="{sy(fy) + 4}" text-anchor="end" font-size="10">{fmt_number(fy, dy)}</text>')
         out.append(f'<text x="{ml + pw * i / 4}" y="{mt + ph + 15}" text-anchor="middle" font-size="10">'
-                   f"{fmt_number(fx, 3)}</text>")
+                   f"{fmt_number(fx, dx)}</text>")
     for k, s in enumerate(series):
         c = _PALETTE[k % len(_PALETTE)]
         good = [(x, y, _err(s.xerr, j), _err(s.yerr, j)) for j, (x, y) in enumerate(zip(s.xs, s.ys))
