@@ -9,7 +9,12 @@ import pytest
 
 from srbench.interfaces import Check
 from srbench.runner.board_settings import BoardSettings, MetricInfo
-from srbench.runner.leaderboard import aggregate, method_labels, method_variants, to_markdown
+from srbench.runner.leaderboard import (
+    aggregate,
+    method_labels,
+    method_variants,
+    to_markdown,
+)
 
 
 def row(method, psnr, lr, hf, sd, *, fraction=0.05, seed=0, status="ok"):

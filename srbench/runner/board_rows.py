@@ -9,11 +9,19 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 import pandas as pd
 
-from ..results import KEY_COST, KEY_MEAN, KEY_METRICS, KEY_PER_IMAGE, KEY_SPEC, STATUS_OK
+from ..results import (
+    KEY_COST,
+    KEY_MEAN,
+    KEY_METRICS,
+    KEY_PER_IMAGE,
+    KEY_SPEC,
+    STATUS_OK,
+)
 
 #: The columns one leaderboard table shares.
 GROUP_KEYS = ["test_dataset", "scale", "degradation", "hr_fraction"]

@@ -4,8 +4,9 @@ and from the user (``--rank-by``, ``--reference``, ``--realism``), so it names n
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Iterable, Mapping
+from typing import TYPE_CHECKING, Any
 
 from ..config import RunConfig
 from ..errors import UsageError
@@ -44,7 +45,7 @@ class MetricInfo:
         return "higher is better" if self.higher_is_better else "lower is better"
 
     @classmethod
-    def of(cls, name: str, metric_cls: Any) -> "MetricInfo":
+    def of(cls, name: str, metric_cls: Any) -> MetricInfo:
         return cls(name, bool(getattr(metric_cls, "higher_is_better", True)), getattr(metric_cls, "target", None),
                    tuple(getattr(metric_cls, "checks", ()) or ()), bool(getattr(metric_cls, "realism", False)))
 
@@ -69,8 +70,8 @@ class BoardSettings:
     realism: str = ""
 
     @classmethod
-    def from_registries(cls, registries: "Registries", *, rank_by: str | None = None, reference: str | None = None,
-                        realism: str | None = None) -> "BoardSettings":
+    def from_registries(cls, registries: Registries, *, rank_by: str | None = None, reference: str | None = None,
+                        realism: str | None = None) -> BoardSettings:
         metrics = {e.name: MetricInfo.of(e.name, e.factory) for e in registries.metrics.entries()}
         priority: dict[str, int] = {}
         floors = set()

@@ -9,13 +9,26 @@ plugins' metadata (:mod:`.board_settings`); nothing here names a built-in metric
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from ..results import KEY_INFERENCE_MS_PER_MP, KEY_PARAMS, KEY_TRAIN_SECONDS, STATUS_OK, read_results
-from .board_rows import GROUP_KEYS, image_rows, method_labels, method_variants, result_rows
+from ..results import (
+    KEY_INFERENCE_MS_PER_MP,
+    KEY_PARAMS,
+    KEY_TRAIN_SECONDS,
+    STATUS_OK,
+    read_results,
+)
+from .board_rows import (
+    GROUP_KEYS,
+    image_rows,
+    method_labels,
+    method_variants,
+    result_rows,
+)
 from .board_settings import BoardSettings
 from .numfmt import fmt_number, fmt_signed
 from .paired import NO_PER_IMAGE, PAIRED_SUFFIXES, add_paired_comparisons
@@ -166,7 +179,7 @@ def paired_note(g: pd.DataFrame, settings: BoardSettings) -> str:
             return ""
         why = f"no {settings.reference} row in this table" if settings.reference else "no reference row"
         return f"No paired comparison: {why} (--reference METHOD chooses one)."
-    with_diff, without = paired_metrics(g)
+    _with_diff, without = paired_metrics(g)
     text = (f"Paired differences to **{ref}** (row minus {ref} on the same test images and seeds; mean ± 95% "
             "half-width; a metric with a target compares distances to it; better/worse: the interval excludes 0)")
     if without:
@@ -222,14 +235,14 @@ def to_markdown(agg: pd.DataFrame, variants: dict[str, str] | None = None, *,
                 lines.append("| " + " | ".join(str(c).replace("|", "/") for c in cells) + " |")
             lines.append("")
     if variants:
-        lines += ["## Variants", "", "Rows of one method with different options or code versions; what sets "
-                  "each apart:", ""]
+        lines += ["## Variants", "", ("Rows of one method with different options or code versions; what sets "
+                  "each apart:"), ""]
         lines += [f"- `{label}`: {text or '(same options, other settings)'}" for label, text in variants.items()]
         lines.append("")
     return "\n".join(lines)
 
 
-def write_leaderboard(out: Path, registries: "Registries | None" = None, *, rank_by: str | None = None,
+def write_leaderboard(out: Path, registries: Registries | None = None, *, rank_by: str | None = None,
                       reference: str | None = None, realism: str | None = None) -> tuple[Path, Path, Path]:
     """(Re)write ``leaderboard.csv``, ``leaderboard.md`` and ``report.html`` in ``out`` from its results.
 

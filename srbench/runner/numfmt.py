@@ -30,7 +30,7 @@ def fmt_number(v: Any, digits: int = 4) -> str:
     if a == 0:
         return "0"
     if a >= _SUFFIX_FROM:
-        exp = 3 * int(math.floor(math.log10(a) / 3))
+        exp = 3 * math.floor(math.log10(a) / 3)
         mant = x / 10 ** exp
         if abs(float(_positional(mant, digits))) >= 1000:  # 999.96k rounds up to 1000k: 1M
             exp, mant = exp + 3, mant / 1000

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import html
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import pandas as pd
 
@@ -77,8 +78,8 @@ def svg_plot(series: Sequence[Series], *, title: str, xlabel: str, ylabel: str, 
            f'<line x1="{ml}" y1="{mt + ph}" x2="{ml + pw}" y2="{mt + ph}" stroke="#333"/>',
            f'<line x1="{ml}" y1="{mt}" x2="{ml}" y2="{mt + ph}" stroke="#333"/>',
            f'<text x="{ml + pw / 2}" y="{height - 8}" text-anchor="middle" font-size="12">{html.escape(xlabel)}</text>',
-           f'<text x="14" y="{mt + ph / 2}" text-anchor="middle" font-size="12" '
-           f'transform="rotate(-90 14 {mt + ph / 2})">{html.escape(ylabel)}</text>']
+           (f'<text x="14" y="{mt + ph / 2}" text-anchor="middle" font-size="12" '
+           f'transform="rotate(-90 14 {mt + ph / 2})">{html.escape(ylabel)}</text>')]
     dx, dy = _tick_digits(x0, x1), _tick_digits(y0, y1)
     for i in range(5):  # ticks
         fy, fx = y0 + (y1 - y0) * i / 4, x0 + (x1 - x0) * i / 4
