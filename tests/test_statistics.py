@@ -65,8 +65,8 @@ def test_crossed_interval_covers_when_images_and_seeds_both_vary():
         covered += abs(out.mean - 0.05) <= out.half_width
         naive = t_quantile(d.size - 1) * d.std(ddof=1) / np.sqrt(d.size)
         naive_covered += abs(d.mean() - 0.05) <= naive
-    assert covered / trials >= 0.94
-    assert naive_covered / trials < 0.85
+    assert covered / trials >= 0.93  # 0.94 measured: nominal within the draws' spread (0.009)
+    assert naive_covered / trials < 0.75  # 0.55 measured
 
 
 def test_engineering_format():

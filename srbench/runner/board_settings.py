@@ -108,7 +108,9 @@ class BoardSettings:
         :param where: what the names are (``"in these results"``, ``"in this run"``).
         """
         metrics, methods = sorted(set(metric_names)), sorted(set(method_names))
-        for flag, value in (("--rank-by", self.rank_by), ("--realism", self.realism)):
+        # the default rank metric may be absent (--metrics without it): its rank column stays empty
+        rank_by = self.rank_by if self.rank_by != DEFAULT_RANK_BY else ""
+        for flag, value in (("--rank-by", rank_by), ("--realism", self.realism)):
             if value and value not in metrics:
                 raise UsageError(f"{flag} {value}: no such metric {where}; available: {', '.join(metrics) or '(none)'}")
         if self.reference and self.reference not in methods:

@@ -257,7 +257,7 @@ def write_leaderboard(out: Path, registries: Registries | None = None, *, rank_b
     settings = BoardSettings.from_registries(registries or get_plugin_system().registries, rank_by=rank_by,
                                              reference=reference, realism=realism)
     agg = build_leaderboard(results, settings)
-    if results:
+    if results and metric_columns(agg):  # a folder of failed trials only has no metric to check against
         labels = set(agg["method"]) | set(agg[_NAME])
         settings.check_choices(metric_columns(agg), labels, "in these results")
     variants = method_variants(results)
