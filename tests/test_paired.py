@@ -118,3 +118,13 @@ def test_rank_by_and_reference_from_the_report_command(tmp_path, capsys):
     assert t.loc["plus", "rank"] == 1 and set(t["reference"]) == {"plus"}
     assert t.loc["base", "psnr_y_verdict"] == "worse"
     assert "rank by spectral_distance (lower is better)" in capsys.readouterr().out
+
+
+def test_run_checks_its_leaderboard_choices_before_training(tmp_path, capsys):
+    base = ["run", "--methods", "bicubic", "--dataset", "synthetic", "--profile", "smoke", "--scale", "2",
+            "--no-progress", "--out", str(tmp_path / "out")]
+    assert cli([*base, "--rank-by", "nope"]) == 2
+    assert "--rank-by nope: no such metric in this run; available: " in capsys.readouterr().err
+    assert cli([*base, "--reference", "srgan"]) == 2
+    assert capsys.readouterr().err.strip().endswith("--reference srgan: no such method in this run; methods: bicubic")
+    assert not (tmp_path / "out" / "trials").exists()  # nothing trained
