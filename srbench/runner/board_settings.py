@@ -87,9 +87,11 @@ class BoardSettings:
         return self.metrics.get(name) or MetricInfo(name)
 
     def order_metrics(self, names: Iterable[str]) -> list[str]:
-        """The rank metric first, then registry order, then metrics no plugin registers (sorted)."""
+        """The rank metric first, then realism metrics (beside it, the perception-distortion pair),
+        then the other registered ones in registry order, then metrics no plugin registers (sorted)."""
         names = set(names)
         known = [m for m in self.metrics if m in names and m != self.rank_by]
+        known = [m for m in known if self.metrics[m].realism] + [m for m in known if not self.metrics[m].realism]
         return ([self.rank_by] if self.rank_by in names else []) + known + sorted(names - set(known) - {self.rank_by})
 
     def flag_texts(self) -> dict[str, str]:
