@@ -55,7 +55,7 @@ def _enlarged(img: Any, box: tuple[int, int, int, int]) -> bytes:
     crop = img.crop(box)
     factor = max(1, math.ceil(SHOWN_SIDE / max(crop.size)))
     buf = io.BytesIO()
-    crop.resize((crop.width * factor, crop.height * factor), Image.NEAREST).save(buf, format="PNG")
+    crop.resize((crop.width * factor, crop.height * factor), Image.Resampling.NEAREST).save(buf, format="PNG")
     return buf.getvalue()
 
 

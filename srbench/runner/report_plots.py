@@ -128,7 +128,7 @@ def distortion_axis(settings: BoardSettings) -> str:
     return DEFAULT_RANK_BY if settings.metric(settings.rank_by).realism else settings.rank_by
 
 
-#: Characters of an unavailable metric's reason quoted in the plane's place (the tables' notes have it whole).
+#: Characters of an unavailable metric's reason quoted in the plane's place (result.json has it whole).
 _REASON_CHARS = 160
 
 
