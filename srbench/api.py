@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from .config import RunConfig
 from .results import TRIALS_DIR
 from .plugin_manager import PluginSystem, get_plugin_system
+from .runner.board_settings import BoardSettings
 from .runner.leaderboard import write_leaderboard
 from .runner.runner import Runner, RunSummary
 
@@ -25,18 +26,34 @@ def run(config: RunConfig | None = None, *, plugins: PluginSystem | None = None,
     :param progress: show progress bars on stderr.
     :returns: the results of every planned trial that finished, and the exit code the CLI uses.
     """
-    runner = Runner(config or RunConfig(), plugins or get_plugin_system(), progress=progress)
+    config = config or RunConfig()
+    system = plugins or get_plugin_system()
+    runner = Runner(config, system, progress=progress)
+    board = BoardSettings.from_registries(system.registries, rank_by=config.rank_by, reference=config.reference,
+                                          realism=config.realism)
+    # before any training: a typo in --rank-by must not wait for the sweep to end
+    board.check_choices(config.metrics or system.registries.metrics.names(), runner.method_names(), "in this run")
     try:
         summary = runner.run()
     finally:  # also when a usage error stops the run midway: what finished is shown
         if (runner.out / TRIALS_DIR).is_dir():
-            write_leaderboard(runner.out)
+            write_leaderboard(runner.out, system.registries, rank_by=config.rank_by, reference=config.reference,
+                              realism=config.realism)
     return summary
 
 
-def report(out: str | Path) -> tuple[Path, Path, Path]:
-    """Rewrite the leaderboard (csv, md) and report.html of a finished (or partial) run folder from its results."""
-    return write_leaderboard(Path(out))
+def report(out: str | Path, *, rank_by: str | None = None, reference: str | None = None, realism: str | None = None,
+           plugins: PluginSystem | None = None) -> tuple[Path, Path, Path]:
+    """Rewrite the leaderboard (csv, md) and report.html of a finished (or partial) run folder from its results.
+
+    :param rank_by: metric ranking each table (default: ``RunConfig.rank_by``).
+    :param reference: method or row label the paired comparisons use (default: by
+        ``Method.leaderboard_reference_priority``).
+    :param realism: realism axis of the perception-distortion plane (default: the first metric
+        marked ``Metric.realism`` with values).
+    """
+    registries = (plugins or get_plugin_system()).registries
+    return write_leaderboard(Path(out), registries, rank_by=rank_by, reference=reference, realism=realism)
 
 
 def evaluate_method(method: str | None = None, dataset: str = "default", scale: int = 4, *,

@@ -66,6 +66,12 @@ class RunConfig:
     ray_address: str = option("", "Ray cluster to use with executor 'ray' (default: $RAY_ADDRESS, else a "
                                   "local instance sized to this machine)")
     retries: int = option(2, "times a trial whose worker crashed is resumed from its checkpoint (executor 'ray')")
+    rank_by: str = option("psnr_y", "metric that ranks the rows of each leaderboard table, in its own direction "
+                                    "(Metric.higher_is_better, or the distance to Metric.target)")
+    reference: str = option("", "method (or row label) every leaderboard row is compared with, paired on images "
+                                "and seeds (default: the present method of highest leaderboard_reference_priority)")
+    realism: str = option("", "realism axis of the report's perception-distortion plane (default: the first "
+                              "registered metric marked realism that has values)")
 
     def validate(self) -> "RunConfig":
         """Check values that need no plugin; returns ``self``."""

@@ -1,4 +1,4 @@
-"""Leaderboard checks against the reference rows of each table (bicubic, crossscale)."""
+"""Leaderboard checks from the metrics' metadata, the floor row, row labels and variants."""
 
 from __future__ import annotations
 
@@ -7,7 +7,14 @@ import json
 import pandas as pd
 import pytest
 
-from srbench.runner.leaderboard import _method_labels, aggregate, crossscale_verdict, method_variants, to_markdown
+from srbench.interfaces import Check
+from srbench.runner.board_settings import BoardSettings, MetricInfo
+from srbench.runner.leaderboard import (
+    aggregate,
+    method_labels,
+    method_variants,
+    to_markdown,
+)
 
 
 def row(method, psnr, lr, hf, sd, *, fraction=0.05, seed=0, status="ok"):
@@ -48,37 +55,6 @@ def test_stripes_that_pass_the_hf_bar_are_flagged_by_periodic_ratio():
     assert "⚠ periodic_ratio > 1.5: stripes/checkerboard" in to_markdown(agg.reset_index())
 
 
-def test_differences_to_crossscale(table):
-    assert table.loc["sharp", "hf_ratio_minus_crossscale"] == pytest.approx(0.019)
-    assert table.loc["smooth", "spectral_distance_minus_crossscale"] == pytest.approx(-0.05)
-    assert pd.isna(table.loc["crossscale", "hf_ratio_minus_crossscale"])
-
-
-def test_markdown_says_who_is_ahead_of_crossscale(table):
-    verdict = crossscale_verdict(table.reset_index())
-    assert verdict == ("Against crossscale (no HR, same budget; one seed, no interval: any difference counts and "
-                       "may be noise): "
-                       "sharper (hf_ratio): sharp, smooth, artefact; closer spectrum (spectral distance): sharp, smooth.")
-    md = to_markdown(table.reset_index())
-    assert "⚠ hf_ratio not above bicubic" in md and "⚠ lr_psnr < 40 dB" in md and verdict in md
-
-
-def test_without_reference_rows_nothing_is_compared():
-    agg = aggregate(pd.DataFrame([row("sharp", 28.9, 46.0, 0.045, 1.9), row("other", 28.0, 39.0, 0.02, 2.0)]))
-    assert list(agg["flags"]) == ["", "lr_inconsistent"]
-    assert agg["hf_ratio_minus_crossscale"].isna().all()
-    assert crossscale_verdict(agg) == ""
-
-
-def test_a_difference_within_the_seeds_spread_is_not_called_ahead():
-    seeds = [row("crossscale", 28.7, 41.8, hf, 2.35, seed=i) for i, hf in enumerate((0.0258, 0.0258, 0.0258))]
-    seeds += [row("noisy", 28.7, 41.8, hf, 2.35, seed=i) for i, hf in enumerate((0.020, 0.0262, 0.032))]
-    seeds += [row("clear", 28.7, 41.8, hf, 2.0, seed=i) for i, hf in enumerate((0.040, 0.041, 0.042))]
-    verdict = crossscale_verdict(aggregate(pd.DataFrame(seeds)))
-    assert "sharper (hf_ratio): clear;" in verdict and "neither: noisy" in verdict
-    assert "ahead = beyond both 95% intervals" in verdict
-
-
 def _result(trial_id, method, options):
     return {"trial_id": trial_id, "status": "ok", "spec": {"method": method, "method_options": options}}
 
@@ -88,7 +64,7 @@ def test_variants_legend_names_the_options_that_differ():
                _result("b", "ambient", {"mode": "consistency", "adversarial_weight": 0.003, "lr_g": 5e-4}),
                _result("c", "ambient", {"mode": "ambient", "adversarial_weight": 3e-4, "lr_g": 5e-4}),
                _result("d", "srresnet", {"lr": 5e-4})]  # one variant only: plain label, no legend entry
-    labels = _method_labels(results)
+    labels = method_labels(results)
     legend = method_variants(results)
     assert labels["d"] == "srresnet" and set(legend) == {labels["a"], labels["b"], labels["c"]}
     assert legend[labels["a"]] == "adversarial_weight=0.003, mode=ambient"
@@ -113,3 +89,54 @@ def test_leaderboard_csv_carries_each_variants_options(tmp_path):
     table = pd.read_csv(csv_path, keep_default_na=False)
     assert sorted(table["variant"]) == ["adversarial_weight=0.0", "adversarial_weight=0.01"]
     assert "## Variants" in md_path.read_text()
+
+
+def test_checks_come_from_metric_metadata_not_names():
+    """A plugin metric's Check flags rows; a floor method of any name sets the beat-the-floor bar."""
+    settings = BoardSettings(
+        metrics={"sharpness": MetricInfo("sharpness", checks=(
+            Check("too_sharp", "sharpness > 3: ringing", above=3.0),
+            Check("blurrier_than_{floor}", "sharpness not above {floor}", beat_floor=True)))},
+        floors=frozenset({"nearest"}), rank_by="sharpness")
+    rows = [dict(row(m, 28.0, 41.0, 0.04, 2.0), sharpness=v) for m, v in
+            (("nearest", 1.0), ("ringing", 4.0), ("soft", 0.9), ("good", 2.0))]
+    agg = aggregate(pd.DataFrame(rows), settings).set_index("method")
+    assert agg["flags"].to_dict() == {"nearest": "", "ringing": "too_sharp", "soft": "blurrier_than_nearest",
+                                      "good": ""}
+    md = to_markdown(agg.reset_index(), settings=settings)
+    assert "⚠ sharpness > 3: ringing" in md and "⚠ sharpness not above nearest" in md
+    assert "psnr_not_above" not in md  # no built-in check leaks in when no built-in metric is there
+
+
+def test_rank_follows_each_metrics_direction():
+    rows = [dict(row("a", 28.0, 41.0, 0.9, 2.0)), dict(row("b", 29.0, 41.0, 1.3, 1.5)),
+            dict(row("c", 27.0, 41.0, 0.5, 2.5))]
+    settings = BoardSettings(metrics={"psnr_y": MetricInfo("psnr_y"),
+                                      "spectral_distance": MetricInfo("spectral_distance", higher_is_better=False),
+                                      "hf_ratio": MetricInfo("hf_ratio", target=1.0)})
+    for rank_by, order in (("psnr_y", ["b", "a", "c"]), ("spectral_distance", ["b", "a", "c"]),
+                           ("hf_ratio", ["a", "b", "c"])):  # |0.9-1| < |1.3-1| < |0.5-1|
+        agg = aggregate(pd.DataFrame(rows), BoardSettings(settings.metrics, rank_by=rank_by))
+        assert list(agg.sort_values("rank")["method"]) == order, rank_by
+        assert list(agg.columns).index(rank_by) == list(agg.columns).index("rank") + 1  # ranked metric first
+
+
+def test_rows_never_mix_method_versions(tmp_path):
+    from srbench.runner.leaderboard import write_leaderboard
+
+    for trial_id, version, psnr in (("s-r1", "0.1.0/r1", 28.0), ("s-r2", "0.1.0/r2", 28.5)):
+        folder = tmp_path / "trials" / trial_id
+        folder.mkdir(parents=True)
+        (folder / "result.json").write_text(json.dumps({
+            "trial_id": trial_id, "status": "ok", "reason": "",
+            "spec": {"method": "srresnet", "method_options": {}, "scale": 4, "degradation": "bicubic",
+                     "hr_fraction": 0.05, "hr_source": "paired", "seed": 0, "test_datasets": ["default"],
+                     "method_version": version},
+            "metrics": {"default": {"mean": {"psnr_y": psnr}}}}))
+    csv_path, md_path, _ = write_leaderboard(tmp_path)
+    table = pd.read_csv(csv_path, keep_default_na=False).set_index("method")
+    assert sorted(table.index) == ["srresnet@0.1.0/r1", "srresnet@0.1.0/r2"]
+    assert list(table["seeds"]) == [1, 1] and table.loc["srresnet@0.1.0/r2", "psnr_y"] == 28.5
+    assert table.loc["srresnet@0.1.0/r1", "variant"] == "version=0.1.0/r1"
+    md = md_path.read_text()
+    assert "| srresnet@0.1.0/r2 |" in md and "- `srresnet@0.1.0/r1`: version=0.1.0/r1" in md

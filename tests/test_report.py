@@ -18,9 +18,9 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shuti
 @pytest.fixture(scope="module")
 def run_folder(tmp_path_factory):
     out = tmp_path_factory.mktemp("report")
-    system = load_plugins(modules=["plugins.toy_method"])
+    system = load_plugins(modules=["plugins.toy_method", "plugins.realism_metric"])
     run(RunConfig(methods=["bicubic", "toy"], dataset="synthetic", profile="smoke", hr_fraction=[0.0, 1.0], scale=2,
-                  out=str(out)), plugins=system, progress=False)
+                  seeds=2, out=str(out)), plugins=system, progress=False)
     return out
 
 
@@ -34,8 +34,36 @@ def test_report_is_self_contained_and_complete(run_folder):
     assert "psnr_y vs hr_fraction" in page and "Training losses" in page
     n_images = page.count("data:image/png;base64,")
     n_test = len(list((run_folder / "samples" / "synthetic").glob("*.hr.png")))
-    # per test image: LR, HR, and SR + G(HR) for bicubic (two fractions) and toy (one)
-    assert n_test >= 1 and n_images == n_test * (2 + 2 * 3)
+    # per test image: LR, HR, and SR + G(HR) for bicubic (two fractions) and toy (one); the zoom: LR, 3 SR, HR
+    assert n_test >= 1 and n_images == n_test * (2 + 2 * 3 + 5)
+    assert page.count("Zoom where the outputs differ most") == n_test
+
+
+def test_first_figure_is_the_perception_distortion_plane(run_folder):
+    page = (run_folder / "report.html").read_text()
+    svgs = re.findall(r"<svg.*?</svg>", page)
+    assert "Perception-distortion: synthetic, x2, bicubic, f=0" in svgs[0]
+    assert page.index("<svg") < page.index("<table>")  # before the leaderboard
+    plane = svgs[1]  # f=1: bicubic (the reference, ringed) and toy (two seeds: error bars)
+    assert "Perception-distortion: synthetic, x2, bicubic, f=1" in plane
+    assert "gradient_gap_test (lower is better)" in plane and "psnr_y (higher is better)" in plane
+    assert "bicubic (reference)" in plane and "toy (reference)" not in plane and 'r="8" fill="none"' in plane
+    assert plane.count('stroke-width="1.2"') == 2  # toy's two intervals; bicubic's are 0
+
+
+def test_tables_scroll_and_numbers_are_engineering(run_folder):
+    page = (run_folder / "report.html").read_text()
+    assert ".scroll{overflow-x:auto" in page and page.count('<div class="scroll"><table>') >= 2
+    assert not re.search(r"\d\.\d+e[+-]\d", page.split("<h2>Images</h2>")[0])  # no 1.106e+05 in tables or plots
+
+
+def test_report_without_a_realism_metric_says_so(tmp_path):
+    out = tmp_path / "out"
+    system = load_plugins()
+    run(RunConfig(methods=["bicubic"], dataset="synthetic", profile="smoke", scale=2, metrics=["psnr_y"],
+                  out=str(out)), plugins=system, progress=False)
+    page = (out / "report.html").read_text()
+    assert "No perception-distortion plane: no realism metric has values here" in page
 
 
 def test_report_command_rewrites_from_results(run_folder):

@@ -12,6 +12,19 @@ from ..plugin_manager import PluginSystem
 HELP = "train and score methods on a dataset, then write the leaderboard"
 
 
+def add_board_arguments(p: argparse.ArgumentParser, d: RunConfig) -> None:
+    """``--rank-by``, ``--reference`` and ``--realism``: how the leaderboard and report read the results."""
+    g = p.add_argument_group("leaderboard")
+    g.add_argument("--rank-by", metavar="METRIC", default=None,
+                   help=f"rank each table by METRIC in its own direction [default: {d.rank_by}]")
+    g.add_argument("--reference", metavar="METHOD", default=None,
+                   help="compare every row with METHOD's row, paired on images and seeds [default: the method "
+                        "with the highest leaderboard_reference_priority present]")
+    g.add_argument("--realism", metavar="METRIC", default=None,
+                   help="realism axis of the report's perception-distortion plane [default: the first metric "
+                        "marked realism that has values]")
+
+
 def add_parser(sub: Any) -> argparse.ArgumentParser:
     d = RunConfig()
     # Each help text states its default: argparse's own "(default: None)" would be wrong, since None
@@ -43,6 +56,7 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
       help=f"cuDNN deterministic mode [default: {d.deterministic}]")
     a("--amp", default=None, action=argparse.BooleanOptionalAction,
       help=f"bfloat16 mixed precision on CUDA (no effect on CPU) [default: {d.amp}]")
+    add_board_arguments(p, d)
     g = p.add_argument_group("executor")
     g.add_argument("--executor", metavar="NAME", default=None,
                    help=f"where trials run: local (one after another, here) or ray (Ray tasks; "
@@ -63,7 +77,8 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
 
 
 FLAGS = ("methods", "hr_fraction", "dataset", "test_datasets", "scale", "degradation", "hr_source", "seeds",
-         "profile", "out", "device", "metrics", "deterministic", "amp", "executor", "ray_address", "retries")
+         "profile", "out", "device", "metrics", "deterministic", "amp", "executor", "ray_address", "retries",
+         "rank_by", "reference", "realism")
 
 
 def config_from_args(args: argparse.Namespace) -> RunConfig:

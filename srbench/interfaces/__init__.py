@@ -4,10 +4,10 @@ from .adversarial_loss import AdversarialLoss
 from .dataset import Dataset, Image, Split
 from .degradation import Degradation, DegradationParams
 from .method import Method, MethodContext
-from .metric import Metric, MetricSample
+from .metric import Check, Metric, MetricSample
 from .networks import DiscriminatorFactory, GeneratorFactory, GeneratorSpec
 
 __all__ = [
-    "AdversarialLoss", "Dataset", "Degradation", "DegradationParams", "DiscriminatorFactory",
+    "AdversarialLoss", "Check", "Dataset", "Degradation", "DegradationParams", "DiscriminatorFactory",
     "GeneratorFactory", "GeneratorSpec", "Image", "Method", "MethodContext", "Metric", "MetricSample", "Split",
 ]

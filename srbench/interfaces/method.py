@@ -92,6 +92,13 @@ class Method(ABC):
     #: Bump when a code change alters what the method computes without changing an option: trial
     #: ids include it (with the plugin's package version), so older results are not reused.
     revision: ClassVar[int] = 1
+    #: Which row of a leaderboard table the others are compared with (paired differences): the
+    #: row of the method with the highest priority present; ``None``: never chosen by default.
+    #: ``--reference METHOD`` overrides it.
+    leaderboard_reference_priority: ClassVar[int | None] = None
+    #: The floor every method must beat: metrics' :class:`~srbench.interfaces.metric.Check` with
+    #: ``beat_floor`` flag rows that do not beat this method's row.
+    leaderboard_floor: ClassVar[bool] = False
 
     def __init__(self, options: Any, context: MethodContext) -> None:
         self.options = options if options is not None else self.Options()

@@ -17,6 +17,28 @@ from .degradation import Degradation
 
 
 @dataclass(frozen=True)
+class Check:
+    """A leaderboard check on a metric's mean over seeds; a row that fails it gets the flag ``name``.
+
+    :param name: short id written to ``leaderboard.csv``'s ``flags`` column; ``{floor}`` is
+        replaced by the floor method's name (see :attr:`srbench.interfaces.Method.leaderboard_floor`).
+    :param text: what the Markdown and HTML tables say (``{floor}`` likewise).
+    :param above: flag a mean above this value.
+    :param below: flag a mean below this value.
+    :param beat_floor: flag a row whose mean is not strictly beyond the floor row's in the
+        direction of :attr:`Metric.higher_is_better` (the raw value, not the distance to ``target``).
+    :param applies_to_floor: ``False``: the floor row itself is not checked (it is the baseline).
+    """
+
+    name: str
+    text: str
+    above: float | None = None
+    below: float | None = None
+    beat_floor: bool = False
+    applies_to_floor: bool = True
+
+
+@dataclass(frozen=True)
 class MetricSample:
     """One evaluated image.
 
@@ -40,11 +62,17 @@ class Metric(ABC):
     """A per-image score, averaged over a test set unless :meth:`compute_set` says otherwise."""
 
     Options: ClassVar[type] = NoOptions
-    #: Direction, used for ranks on the leaderboard.
+    #: Direction, used for ranks, paired-comparison verdicts and checks on the leaderboard.
     higher_is_better: ClassVar[bool] = True
     #: Ideal value when neither direction is right (``hf_ratio``: 1.0 = as detailed as the truth);
     #: rows are then ranked by distance to it.
     target: ClassVar[float | None] = None
+    #: Leaderboard checks on this metric's mean (artefact bounds, "must beat the floor method").
+    checks: ClassVar[tuple[Check, ...]] = ()
+    #: True for realism (perception) metrics, distances between the distributions of SR and HR
+    #: images or no-reference naturalness scores: the report's perception-distortion plane puts
+    #: the first registered one with values on its realism axis (``--realism`` chooses another).
+    realism: ClassVar[bool] = False
 
     def __init__(self, options: Any = None) -> None:
         self.options = options if options is not None else self.Options()

@@ -76,6 +76,9 @@ class CrossScaleMethod(Method):
     Options = CrossScaleOptions
     requires_paired = False
     requires_hr_pool = False
+    #: The leaderboard's default reference (above bicubic's 1): the no-HR method at the same budget,
+    #: so each paired difference says what HR (or an adversarial prior) bought.
+    leaderboard_reference_priority = 2
 
     def setup(self, data: Any) -> None:
         opts, ctx = self.options, self.context

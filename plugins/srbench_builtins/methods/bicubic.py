@@ -15,6 +15,9 @@ class Bicubic(Method):
     """Bicubic interpolation (MATLAB imresize, a = -0.5); no training, no HR needed."""
 
     trainable = False
+    #: The floor of every table, and its reference when no ``crossscale`` row is there.
+    leaderboard_floor = True
+    leaderboard_reference_priority = 1
 
     def super_resolve(self, lr: torch.Tensor) -> torch.Tensor:
         from srbench.ops.imresize import imresize

@@ -25,7 +25,7 @@ from typing import ClassVar
 
 from srbench.data.pipeline import degrade_image
 from srbench.errors import DataError, MetricUnavailableError
-from srbench.interfaces import Metric, MetricSample
+from srbench.interfaces import Check, Metric, MetricSample
 from srbench.options import option
 
 from .protocol import check_pair, psnr, y_cropped
@@ -49,6 +49,10 @@ class LrPsnr(Metric):
 
     Options: ClassVar[type] = LrPsnrOptions
     higher_is_better: ClassVar[bool] = True
+    #: Below 40 dB the output no longer explains its own LR input: bicubic upsampling scores
+    #: ~37-41 dB here (it is the floor, not checked); models trained with a consistency loss reach 45-48 dB.
+    checks: ClassVar[tuple[Check, ...]] = (Check("lr_inconsistent", "lr_psnr < 40 dB", below=40.0,
+                                                 applies_to_floor=False),)
 
     def compute(self, sample: MetricSample) -> float:
         check_pair(sample, "lr_psnr")

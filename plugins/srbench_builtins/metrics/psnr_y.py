@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from srbench.interfaces import Metric, MetricSample
+from srbench.interfaces import Check, Metric, MetricSample
 
 from .protocol import LumaOptions, check_pair, psnr, y_cropped
 
@@ -12,6 +12,7 @@ class PsnrY(Metric):
 
     Options = LumaOptions
     higher_is_better = True
+    checks = (Check("psnr_not_above_{floor}", "PSNR-Y not above {floor}", beat_floor=True),)
 
     def compute(self, sample: MetricSample) -> float:
         check_pair(sample, "psnr_y")

@@ -16,6 +16,8 @@ class PatchFid(Metric):
 
     Options: ClassVar[type] = PatchFidelityOptions
     higher_is_better: ClassVar[bool] = False
+    #: A distance between the distributions of SR and HR patches: a realism axis (KID inherits it).
+    realism: ClassVar[bool] = True
     #: Key of this metric in :func:`patch_fidelity.fidelity_scores` and in option names.
     name: ClassVar[str] = "fid"
 
