@@ -45,6 +45,9 @@ class Metric(ABC):
     #: Ideal value when neither direction is right (``hf_ratio``: 1.0 = as detailed as the truth);
     #: rows are then ranked by distance to it.
     target: ClassVar[float | None] = None
+    #: Bump when a code change alters the values: every score is recorded with the plugin's package
+    #: version and this revision (``"0.1.0/r1"``), and a stored score of another revision is re-scored.
+    revision: ClassVar[int] = 1
 
     def __init__(self, options: Any = None) -> None:
         self.options = options if options is not None else self.Options()

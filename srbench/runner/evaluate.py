@@ -112,19 +112,35 @@ def evaluate(super_resolve: Callable[[torch.Tensor], torch.Tensor], test_images:
             save_samples(super_resolve, img, sr, samples_dir, scale=scale, device=device)
     result.per_image = [{"id": s.id} for s in samples]
     for name, metric in metrics.items():
+        mean, per_image, reason = score_metric(metric, samples)
+        result.mean[name] = mean
+        if reason is not None:
+            result.unavailable[name] = reason
+        elif per_image is not None:
+            for row, value in zip(result.per_image, per_image):
+                row[name] = value
+    return result
+
+
+def score_metric(metric: Metric, samples: Sequence[MetricSample]
+                 ) -> tuple[float | None, list[float] | None, str | None]:
+    """``(mean, per-image values, None)``, or ``(None, None, reason)`` when the metric cannot score.
+
+    A metric is isolated from the trial and from the other metrics: any exception it raises
+    (a bug in a plugin, a too-small image, a missing file) makes only this metric unavailable,
+    with ``"ExceptionType: message"`` as the reason; the trial stays ``ok``. Only an interrupt
+    (``KeyboardInterrupt``, not an ``Exception``) gets through.
+    """
+    try:
         reason = metric.unavailable_reason()
         if reason:
-            result.unavailable[name] = reason
-            result.mean[name] = None
-            continue
-        try:
-            mean, per_image = metric.compute_set(samples)
-        except MetricUnavailableError as exc:
-            result.unavailable[name] = str(exc)
-            result.mean[name] = None
-            continue
-        result.mean[name] = float(mean)
-        if per_image is not None:
-            for row, value in zip(result.per_image, per_image):
-                row[name] = float(value)
-    return result
+            return None, None, reason
+        mean, per_image = metric.compute_set(samples)
+        values = None if per_image is None else [float(v) for v in per_image]
+        if values is not None and len(values) != len(samples):
+            raise ValueError(f"compute_set returned {len(values)} per-image values for {len(samples)} images")
+        return float(mean), values, None
+    except MetricUnavailableError as exc:
+        return None, None, str(exc)
+    except Exception as exc:  # noqa: BLE001 - see docstring
+        return None, None, f"{type(exc).__name__}: {exc}".strip().splitlines()[0]
