@@ -67,3 +67,8 @@ class Metric(ABC):
         """Score of a test set and the per-image scores (``None`` for set-level metrics like FID)."""
         per_image = [float(self.compute(s)) for s in samples]
         return (sum(per_image) / len(per_image) if per_image else float("nan")), per_image
+
+    def details(self) -> dict[str, float]:
+        """Named parts of the last :meth:`compute_set` result (a multi-scale metric's per-level values),
+        recorded in ``result.json`` beside the mean, under ``details``; none by default."""
+        return {}

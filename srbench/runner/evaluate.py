@@ -26,11 +26,14 @@ class EvaluationResult:
     mean: dict[str, float | None] = field(default_factory=dict)
     per_image: list[dict[str, Any]] = field(default_factory=list)
     unavailable: dict[str, str] = field(default_factory=dict)
+    #: Metric -> its :meth:`Metric.details` (per-level values), for metrics that have any.
+    details: dict[str, dict[str, float]] = field(default_factory=dict)
     inference_seconds: float = 0.0
     megapixels: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
-        return {"mean": self.mean, "per_image": self.per_image, "unavailable": self.unavailable}
+        return {"mean": self.mean, "per_image": self.per_image, "unavailable": self.unavailable,
+                "details": self.details}
 
 
 def to_uint8(x: torch.Tensor) -> torch.Tensor:
@@ -116,10 +119,21 @@ def evaluate(super_resolve: Callable[[torch.Tensor], torch.Tensor], test_images:
         result.mean[name] = mean
         if reason is not None:
             result.unavailable[name] = reason
-        elif per_image is not None:
-            for row, value in zip(result.per_image, per_image):
-                row[name] = value
+            continue
+        for row, value in zip(result.per_image, per_image or []):
+            row[name] = value
+        details = _details(metric)
+        if details:
+            result.details[name] = details
     return result
+
+
+def _details(metric: Metric) -> dict[str, float]:
+    """A metric's :meth:`~Metric.details`; a failing or malformed one is dropped (the score stands)."""
+    try:
+        return {str(k): float(v) for k, v in (metric.details() or {}).items()}
+    except Exception:  # noqa: BLE001 - extra information must never cost the score
+        return {}
 
 
 def score_metric(metric: Metric, samples: Sequence[MetricSample]

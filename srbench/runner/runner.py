@@ -397,13 +397,15 @@ class Runner:
             entry = result.setdefault("metrics", {}).setdefault(name, {"mean": {}, "per_image": [],
                                                                          "unavailable": {}})
             entry.setdefault("mean", {}).update(ev.mean)
-            unavailable = entry.setdefault("unavailable", {})
+            unavailable, details = entry.setdefault("unavailable", {}), entry.setdefault("details", {})
             rows = {row["id"]: row for row in entry.setdefault("per_image", [])}
-            for metric in names:  # drop the stale value or reason before the new one goes in
+            for metric in names:  # drop the stale values or reason before the new ones go in
                 unavailable.pop(metric, None)
+                details.pop(metric, None)
                 for row in rows.values():
                     row.pop(metric, None)
             unavailable.update(ev.unavailable)
+            details.update(ev.details)
             for row in ev.per_image:
                 if row["id"] in rows:
                     rows[row["id"]].update(row)

@@ -42,7 +42,7 @@ import numpy as np
 import torch
 from scipy import ndimage, special
 
-from srbench.errors import DataError, UsageError
+from srbench.errors import DataError, MetricUnavailableError, UsageError
 from srbench.interfaces import Metric, MetricSample
 from srbench.ops.imresize import imresize
 from srbench.options import option
@@ -160,12 +160,14 @@ def niqe_of_luma(y: np.ndarray, model: PristineModel) -> float:
     image of 4 blocks float64 arithmetic lands elsewhere: 0.34 higher on Set5's head (measured
     on cpu2, 2026-12-02), a difference MATLAB's double arithmetic would show too.
 
-    :raises DataError: when the image holds fewer than two 96 x 96 blocks (no covariance).
+    :raises MetricUnavailableError: when the image holds fewer than two 96 x 96 blocks (no covariance).
     """
     rows, cols = y.shape[0] // BLOCK, y.shape[1] // BLOCK
     if rows * cols < 2:
-        raise DataError(f"niqe: a {y.shape[1]}x{y.shape[0]} px luma holds {rows * cols} block(s) of {BLOCK} px; "
-                        "NIQE needs at least 2")
+        raise MetricUnavailableError(
+            f"niqe: a {y.shape[1]}x{y.shape[0]} px image (borders cropped) holds "
+            f"{rows * cols} block(s) of {BLOCK} px; NIQE needs at least 2 (is --set profile.eval_max_side cropping "
+            "the test images?)")
     img = y[:rows * BLOCK, :cols * BLOCK].astype(np.float32)
     per_scale = []
     for side in (BLOCK, BLOCK // 2):
