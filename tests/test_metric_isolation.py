@@ -40,10 +40,10 @@ class _ShortPerImage(Metric):
 def test_score_metric_turns_any_exception_into_a_one_line_reason():
     from plugins.raising_metric import RaisingAvailability, RaisingMetric
 
-    assert score_metric(RaisingMetric(), _samples()) == (None, None, "RuntimeError: boom on img0")
-    assert score_metric(RaisingAvailability(), _samples()) == (None, None, "KeyError: 'no config'")
-    assert score_metric(_Unavailable(), _samples()) == (None, None, "needs something absent")
-    mean, per_image, reason = score_metric(_ShortPerImage(), _samples(2))
+    assert score_metric(RaisingMetric(), _samples()) == (None, None, "RuntimeError: boom on img0", False)
+    assert score_metric(RaisingAvailability(), _samples()) == (None, None, "KeyError: 'no config'", False)
+    assert score_metric(_Unavailable(), _samples()) == (None, None, "needs something absent", False)
+    mean, per_image, reason, _ = score_metric(_ShortPerImage(), _samples(2))
     assert mean is None and per_image is None and reason.startswith("ValueError: compute_set returned 1")
 
 

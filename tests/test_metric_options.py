@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
+
 import pytest
 
 from srbench.api import run
@@ -158,3 +160,24 @@ def test_component_revisions_enter_the_trial_id(tmp_path, system, monkeypatch):
     monkeypatch.setattr(type(runner.train_dataset), "revision", 7, raising=False)
     changed = Runner(config(tmp_path, methods=["srgan"]), system, progress=False).plan()[0].spec
     assert changed.component_versions["datasets/synthetic"] == "0.1.0/r7" and changed.trial_id != before
+
+
+def test_a_metric_unavailable_for_want_of_a_file_is_scored_once_the_file_is_there(tmp_path, system, monkeypatch):
+    from srbench_builtins.metrics.niqe import PARAMS_ENV
+
+    monkeypatch.delenv(PARAMS_ENV, raising=False)
+    cfg = config(tmp_path, methods=["bicubic"], metrics=["psnr_y", "niqe"], dataset="synthetic:3x200",
+                 profile_overrides={"eval_max_side": 0})
+    first = run(cfg, plugins=system, progress=False)
+    scored = first.results[0]["metrics"]["synthetic:3x200"]
+    assert scored["unavailable_setup"] == ["niqe"] and PARAMS_ENV in scored["unavailable"]["niqe"]
+    assert run(cfg, plugins=system, progress=False).rescored == 0  # still no file: nothing to do
+    t = np.arange(-3, 4, dtype=np.float64)
+    window = np.exp(-(t[:, None] ** 2 + t[None, :] ** 2) / (2 * (7 / 6) ** 2))
+    np.savez(tmp_path / "model.npz", mu_pris_param=np.ones((1, 36)), cov_pris_param=np.eye(36),
+             gaussian_window=window / window.sum())  # the test's own numbers, for the code path only
+    monkeypatch.setenv(PARAMS_ENV, str(tmp_path / "model.npz"))
+    again = run(cfg, plugins=system, progress=False)
+    scored = again.results[0]["metrics"]["synthetic:3x200"]
+    assert again.rescored == 1 and scored["unavailable_setup"] == [] and "niqe" not in scored["unavailable"]
+    assert scored["mean"]["niqe"] is not None and scored["mean"]["niqe"] >= 0

@@ -354,7 +354,8 @@ class Runner:
 
         A value (or reason) counts only when it was stamped with the metric's current revision and
         options (:class:`MetricStamp`): a changed metric, or a stored score without a stamp, is
-        scored again instead of served stale.
+        scored again instead of served stale. A metric that was unavailable for want of something
+        this machine lacked (weights, a parameter file) is scored once that is present.
         """
         if result.get("status") != STATUS_OK:
             return {}
@@ -363,8 +364,10 @@ class Runner:
             scored = (result.get("metrics") or {}).get(name) or {}
             have = set(scored.get("mean") or {}) | set(scored.get("unavailable") or {})
             revisions, options = scored.get("revisions") or {}, scored.get("options") or {}
+            setup = set(scored.get("unavailable_setup") or [])
             lacking = [m for m, stamp in self.metric_stamps.items()
-                       if m not in have or revisions.get(m) != stamp.revision or options.get(m) != stamp.options]
+                       if m not in have or revisions.get(m) != stamp.revision or options.get(m) != stamp.options
+                       or (m in setup and _now_available(self.metrics[m]))]
             if lacking:
                 missing[name] = lacking
         return missing
@@ -406,6 +409,8 @@ class Runner:
                     row.pop(metric, None)
             unavailable.update(ev.unavailable)
             details.update(ev.details)
+            entry["unavailable_setup"] = sorted(
+                (set(entry.get("unavailable_setup") or []) - set(names)) | set(ev.unavailable_setup))
             for row in ev.per_image:
                 if row["id"] in rows:
                     rows[row["id"]].update(row)
@@ -533,6 +538,14 @@ class Runner:
     def _versions(self) -> dict[str, Any]:
         return {"srbench": __version__, "torch": torch.__version__, "python": platform.python_version(),
                 "plugins": self.plugins.versions()}
+
+
+def _now_available(metric: Metric) -> bool:
+    """Whether ``metric.unavailable_reason()`` says it can score now (a raising one cannot)."""
+    try:
+        return not metric.unavailable_reason()
+    except Exception:  # noqa: BLE001 - the scoring itself will record the error
+        return False
 
 
 def _save_reference_samples(images: list[Any], folder: Path, scale: int) -> None:
