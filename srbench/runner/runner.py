@@ -25,7 +25,7 @@ from .. import __version__
 from ..config import RunConfig
 from ..data.datasets import open_dataset, parse_dataset_spec
 from ..data.pipeline import build_test_set, build_training_data
-from ..errors import DataError, DivergedError, IncompatibleError, UsageError
+from ..errors import DataError, DivergedError, IncompatibleError, PluginLoadError, UsageError
 from ..interfaces.dataset import Dataset
 from ..interfaces.method import Method, MethodContext
 from ..interfaces.metric import Metric
@@ -195,6 +195,12 @@ class Runner:
             elif is_method:
                 methods[name] = values
             else:
+                try:  # a plugin that failed to load may have been meant to register it: say so
+                    self.registries.methods.get(name)
+                except PluginLoadError:
+                    raise
+                except UsageError:
+                    pass
                 known = self.registries.methods.names() + self.registries.metrics.names()
                 hint = difflib.get_close_matches(name, known, n=1)
                 first = next(iter(values), "OPTION")
