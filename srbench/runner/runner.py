@@ -222,7 +222,9 @@ class Runner:
             options_cls = getattr(entry.factory, "Options", NoOptions)
             opts = parse_options(options_cls, self.config.metric_options.get(name), f"--set {name}")
             if name in names:
-                metrics[name] = self.registries.metrics.create(name, opts)
+                # A metric without options is built as before options existed: factory().
+                metrics[name] = (self.registries.metrics.create(name) if options_cls is NoOptions
+                                 else self.registries.metrics.create(name, opts))
                 self.metric_stamps[name] = MetricStamp(component_version(entry.version, entry.factory),
                                                        options_to_dict(opts, results_only=True))
         return metrics
