@@ -15,6 +15,9 @@ A config file mirrors the flags::
     [method_options.srgan]
     adversarial_weight = 0.001
 
+    [metric_options.niqe]
+    params_path = "/data/niqe_pris_params.npz"
+
     [profile_overrides]
     iterations = 500
 """
@@ -58,6 +61,7 @@ class RunConfig:
     amp: bool = option(False, "mixed precision (bfloat16 autocast) for training and inference on CUDA")
     metrics: list[str] = option([], "metrics to compute (default: every registered metric)")
     method_options: dict[str, dict[str, Any]] = option({}, "per-method options, as --set METHOD.OPTION=VALUE")
+    metric_options: dict[str, dict[str, Any]] = option({}, "per-metric options, as --set METRIC.OPTION=VALUE")
     degradation_options: dict[str, Any] = option({}, "options of the degradation, as --set degradation.OPTION=VALUE")
     profile_overrides: dict[str, Any] = option({}, "profile fields to override, as --set profile.FIELD=VALUE")
     log: dict[str, Any] = option({}, "settings of logging plugins (srbench_log_losses), as --set log.KEY=VALUE; "
@@ -125,14 +129,14 @@ def update_config(config: RunConfig, values: Mapping[str, Any], where: str) -> R
             suggestion = f" (did you mean {hint[0]!r}?)" if hint else ""
             raise UsageError(f"{where}: unknown setting {key!r}{suggestion}; accepted: {', '.join(known)}")
         tp = types[name]
-        if name in ("method_options", "degradation_options", "profile_overrides", "log"):
-            if not isinstance(value, Mapping) or (name == "method_options" and
-                                                  not all(isinstance(v, Mapping) for v in value.values())):
+        if name in ("method_options", "metric_options", "degradation_options", "profile_overrides", "log"):
+            per_name = name in ("method_options", "metric_options")
+            if not isinstance(value, Mapping) or (per_name and not all(isinstance(v, Mapping) for v in value.values())):
                 raise UsageError(f"{where}: {key!r} must be a table"
-                                 + (" of tables ([method_options.NAME])" if name == "method_options" else ""))
+                                 + (f" of tables ([{name}.NAME])" if per_name else ""))
             merged = dict(getattr(config, name))
             for k, v in value.items():
-                merged[k] = {**merged.get(k, {}), **v} if name == "method_options" else v
+                merged[k] = {**merged.get(k, {}), **v} if per_name else v
             changes[name] = merged
             continue
         if name in ("methods", "hr_fraction", "test_datasets", "metrics"):
@@ -154,8 +158,10 @@ def load_config_file(path: str | Path, config: RunConfig | None = None) -> RunCo
 def apply_set_overrides(config: RunConfig, assignments: list[str]) -> RunConfig:
     """Apply ``--set TARGET.OPTION=VALUE`` strings.
 
-    ``TARGET`` is a method name, ``degradation``, ``profile`` or ``log``. Values stay strings here; they are
-    converted to each option's type when the component is built (where the type is known).
+    ``TARGET`` is a method name, a metric name, ``degradation``, ``profile`` or ``log``. Method and
+    metric names are told apart by the runner, which knows the registered names (both land in
+    ``method_options`` here). Values stay strings here; they are converted to each option's
+    type when the component is built (where the type is known).
     """
     method_options = {k: dict(v) for k, v in config.method_options.items()}
     degradation_options = dict(config.degradation_options)
@@ -167,8 +173,8 @@ def apply_set_overrides(config: RunConfig, assignments: list[str]) -> RunConfig:
         target, dot, opt = key.strip().partition(".")
         target, opt = target.strip(), opt.strip()
         if not sep or not dot or not target or not opt:
-            raise UsageError(f"--set {item!r}: expected METHOD.OPTION=VALUE (or degradation.OPTION=VALUE, "
-                             "profile.FIELD=VALUE, log.KEY=VALUE)")
+            raise UsageError(f"--set {item!r}: expected METHOD.OPTION=VALUE (or METRIC.OPTION=VALUE, "
+                             "degradation.OPTION=VALUE, profile.FIELD=VALUE, log.KEY=VALUE)")
         if target == "degradation":
             degradation_options[opt] = value
         elif target == "profile":

@@ -17,11 +17,18 @@ from typing import Any, Literal, Mapping, get_args, get_origin, get_type_hints
 from .errors import UsageError
 
 
-def option(default: Any, doc: str, **kwargs: Any) -> Any:
-    """A dataclass field with a default and a one-line doc shown by ``srbench list --options``."""
+def option(default: Any, doc: str, *, affects_results: bool = True, **kwargs: Any) -> Any:
+    """A dataclass field with a default and a one-line doc shown by ``srbench list --options``.
+
+    :param affects_results: ``False`` for an option that changes only where or how fast something
+        runs, or where a file is read from (``device``, ``batch_size``, a weights path): it is
+        left out of what a score is recorded with (:func:`result_options`), so changing it does
+        not re-score stored results.
+    """
+    metadata = {"doc": doc, "affects_results": affects_results}
     if isinstance(default, (list, dict, set)):
-        return field(default_factory=lambda: type(default)(default), metadata={"doc": doc}, **kwargs)
-    return field(default=default, metadata={"doc": doc}, **kwargs)
+        return field(default_factory=lambda: type(default)(default), metadata=metadata, **kwargs)
+    return field(default=default, metadata=metadata, **kwargs)
 
 
 @dataclass(frozen=True)
@@ -170,10 +177,15 @@ def parse_options(cls: type, values: Mapping[str, Any] | None, where: str) -> An
         raise UsageError(f"{where}: {exc}") from None
 
 
-def options_to_dict(opts: Any) -> dict[str, Any]:
-    """JSON-friendly dict of an option dataclass (tuples become lists)."""
+def options_to_dict(opts: Any, *, results_only: bool = False) -> dict[str, Any]:
+    """JSON-friendly dict of an option dataclass (tuples become lists).
+
+    :param results_only: keep only the options declared with ``affects_results=True`` (the default).
+    """
     out = {}
     for f in fields(opts):
+        if results_only and not f.metadata.get("affects_results", True):
+            continue
         v = getattr(opts, f.name)
         out[f.name] = list(v) if isinstance(v, tuple) else v
     return out

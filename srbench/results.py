@@ -9,10 +9,14 @@ Constants rather than string literals, so plugins and reports read results the s
       "schema": 1, "trial_id": ..., "status": "ok" | "failed" | "diverged" | "incompatible",
       "reason": "" or the error / incompatibility message,
       "spec": {method, method_options, dataset, test_datasets, scale, degradation,
-               degradation_options, hr_fraction, hr_source, seed, profile},
+               degradation_options, hr_fraction, hr_source, seed, profile, deterministic, amp,
+               method_version, component_versions: {KIND/NAME: "VERSION/rN"}},
       "split": {hr_fraction, seed, paired_ids, lr_only_ids, sha256},
       "metrics": {TEST_DATASET: {"mean": {METRIC: value}, "per_image": [{"id": ..., METRIC: value}],
-                                 "unavailable": {METRIC: reason}}},
+                                 "unavailable": {METRIC: reason},
+                                 "details": {METRIC: {PART: value}},       # e.g. swd's per-level values
+                                 "revisions": {METRIC: "VERSION/rN"},      # what each score was made with;
+                                 "options": {METRIC: {OPTION: value}}}},   # a change re-scores it
       "cost": {"train_seconds", "inference_ms_per_megapixel", "params"},
       "training": {"steps", "resumed_from", "last_losses"},
       "versions": {"srbench", "torch", "python", "plugins": {plugin: version}},

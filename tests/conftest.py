@@ -51,6 +51,16 @@ def testdata_dir() -> Path:
     return path
 
 
+@pytest.fixture
+def metrics_data_dir() -> Path:
+    """Published metric data (NIQE's pristine model; ``SRBENCH_METRICS_DATA`` or ``../shared/metrics``);
+    skips when absent."""
+    path = Path(os.environ.get("SRBENCH_METRICS_DATA") or REPO_ROOT.parent / "shared" / "metrics")
+    if not path.is_dir():
+        pytest.skip(f"shared metric data not found at {path} (set SRBENCH_METRICS_DATA to its folder)")
+    return path
+
+
 # One torch thread in tests: the tiny tensors here gain nothing from a second thread, and on a busy
 # 2-core machine OpenMP spin-waits made a 0.28 s training step take 2 s.
 import torch as _torch  # noqa: E402

@@ -1,4 +1,4 @@
-"""``srbench list``: plugins and their components; ``--options METHOD`` for a method's options."""
+"""``srbench list``: plugins and their components; ``--options NAME`` for a method's or metric's options."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 from ..errors import UsageError
 from ..options import describe_options
 from ..plugin_manager import PluginSystem
-from ..registry import Registries
+from ..registry import Registries, Registry
 
 HELP = "list plugins and the components they registered"
 _ALIASES = {"method": "methods", "generator": "generators", "discriminator": "discriminators",
@@ -22,7 +22,8 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     p.add_argument("kind", nargs="?", default=None,
                    help="plugins, or one kind: " + ", ".join(Registries.KINDS) + " [default: everything]")
     p.add_argument("--options", metavar="NAME", default=None,
-                   help="show the options of method NAME (or of a component of KIND NAME) with type, default, doc")
+                   help="show the options of method or metric NAME (or of a component of KIND NAME) with type, "
+                        "default, doc; set them with --set NAME.OPTION=VALUE")
     return p
 
 
@@ -43,10 +44,23 @@ def _kind(name: str | None) -> str | None:
     return kind
 
 
+def _options_registry(kind: str | None, name: str, registries: Registries) -> Registry:
+    """The registry to look ``name`` up in: ``kind``'s, else the first kind that has it (methods first)."""
+    if kind not in (None, "plugins"):
+        return registries.by_kind(kind)
+    for k in ("methods", "metrics", *Registries.KINDS):
+        if name in registries.by_kind(k):
+            return registries.by_kind(k)
+    raise UsageError(f"--options {name}: no method or metric {name!r}; methods: "
+                     f"{', '.join(registries.methods.names()) or '(none)'}; metrics: "
+                     f"{', '.join(registries.metrics.names()) or '(none)'} (or give a kind: srbench list KIND "
+                     f"--options NAME)")
+
+
 def main(args: argparse.Namespace, system: PluginSystem) -> int:
     kind = _kind(args.kind)
     if args.options:
-        registry = system.registries.by_kind(kind if kind not in (None, "plugins") else "methods")
+        registry = _options_registry(kind, args.options, system.registries)
         entry = registry.get(args.options)
         opts_cls = getattr(entry.factory, "Options", None)
         infos = describe_options(opts_cls) if opts_cls is not None else []

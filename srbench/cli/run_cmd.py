@@ -68,9 +68,9 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
                    help=f"resume a trial whose Ray worker crashed up to N times from its checkpoint "
                         f"[default: {d.retries}]")
     a("--set", metavar="TARGET.OPTION=VALUE", action="append", default=[], dest="overrides",
-      help="set a method option (srgan.adversarial_weight=1e-3), a degradation option (degradation.sigma=1,2) "
-           "a profile field (profile.iterations=50) or a logging plugin's setting (log.KEY=VALUE; an unknown KEY "
-           "lists the accepted ones); repeatable; see 'srbench list --options METHOD'")
+      help="set a method option (srgan.adversarial_weight=1e-3), a metric option (swd.levels=2), a degradation "
+           "option (degradation.sigma=1,2), a profile field (profile.iterations=50) or a logging plugin's setting "
+           "(log.KEY=VALUE; an unknown KEY lists the accepted ones); repeatable; see 'srbench list --options NAME'")
     a("--config", metavar="FILE.toml", default=None, help="read settings from a TOML file (flags override it)")
     a("--no-progress", action="store_true", help="no progress bars")
     return p

@@ -19,6 +19,9 @@ class AdversarialLoss(ABC):
     Options: ClassVar[type] = NoOptions
     #: Critic steps per generator step that the objective's paper prescribes (WGAN: 5).
     n_critic: ClassVar[int] = 1
+    #: Bump when a code change alters the objective: trials whose method options name this loss
+    #: include its package version and revision in their id.
+    revision: ClassVar[int] = 1
     #: Optimizer the objective's paper prescribes: (name, keyword arguments), e.g. WGAN's
     #: ``("rmsprop", {"lr": 5e-5})``; methods use it unless told otherwise.
     recommended_optimizer: ClassVar[tuple[str, Mapping[str, Any]]] = ("adam", {"lr": 1e-4, "betas": (0.9, 0.999)})

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import Literal
+from typing import ClassVar, Literal
 
 import torch
 
@@ -51,6 +51,9 @@ class Dataset(ABC):
 
     #: Name as typed by users, including any argument (``folder:/data/set5``).
     name: str = ""
+    #: Bump when a code change alters the images or the split: trial ids include it (with the
+    #: plugin's package version), so results on the old images are not reused.
+    revision: ClassVar[int] = 1
 
     @abstractmethod
     def images(self, split: Split) -> list[Image]:

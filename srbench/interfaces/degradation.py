@@ -35,6 +35,9 @@ class Degradation(ABC):
     Options: ClassVar[type] = NoOptions
     #: True when ``sample_params`` draws random values (the LR of an image then depends on the seed).
     random: ClassVar[bool] = False
+    #: Bump when a code change alters the LR it makes: trial ids include it (with the plugin's
+    #: package version), so results made with the old operator are not reused.
+    revision: ClassVar[int] = 1
 
     def __init__(self, scale: int, options: Any = None) -> None:
         if int(scale) != scale or scale < 1:

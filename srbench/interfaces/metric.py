@@ -73,6 +73,9 @@ class Metric(ABC):
     #: images or no-reference naturalness scores: the report's perception-distortion plane puts
     #: the first registered one with values on its realism axis (``--realism`` chooses another).
     realism: ClassVar[bool] = False
+    #: Bump when a code change alters the values: every score is recorded with the plugin's package
+    #: version and this revision (``"0.1.0/r1"``), and a stored score of another revision is re-scored.
+    revision: ClassVar[int] = 1
 
     def __init__(self, options: Any = None) -> None:
         self.options = options if options is not None else self.Options()
@@ -92,3 +95,8 @@ class Metric(ABC):
         """Score of a test set and the per-image scores (``None`` for set-level metrics like FID)."""
         per_image = [float(self.compute(s)) for s in samples]
         return (sum(per_image) / len(per_image) if per_image else float("nan")), per_image
+
+    def details(self) -> dict[str, float]:
+        """Named parts of the last :meth:`compute_set` result (a multi-scale metric's per-level values),
+        recorded in ``result.json`` beside the mean, under ``details``; none by default."""
+        return {}

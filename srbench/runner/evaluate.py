@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Callable, Mapping, NamedTuple, Sequence
 
 import torch
 
@@ -26,11 +26,17 @@ class EvaluationResult:
     mean: dict[str, float | None] = field(default_factory=dict)
     per_image: list[dict[str, Any]] = field(default_factory=list)
     unavailable: dict[str, str] = field(default_factory=dict)
+    #: Metrics unavailable because this machine lacks what they need (their ``unavailable_reason``:
+    #: weights, a parameter file): a later run where it is present scores them.
+    unavailable_setup: list[str] = field(default_factory=list)
+    #: Metric -> its :meth:`Metric.details` (per-level values), for metrics that have any.
+    details: dict[str, dict[str, float]] = field(default_factory=dict)
     inference_seconds: float = 0.0
     megapixels: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
-        return {"mean": self.mean, "per_image": self.per_image, "unavailable": self.unavailable}
+        return {"mean": self.mean, "per_image": self.per_image, "unavailable": self.unavailable,
+                "unavailable_setup": self.unavailable_setup, "details": self.details}
 
 
 def to_uint8(x: torch.Tensor) -> torch.Tensor:
@@ -112,19 +118,58 @@ def evaluate(super_resolve: Callable[[torch.Tensor], torch.Tensor], test_images:
             save_samples(super_resolve, img, sr, samples_dir, scale=scale, device=device)
     result.per_image = [{"id": s.id} for s in samples]
     for name, metric in metrics.items():
+        mean, per_image, reason, setup = score_metric(metric, samples)
+        result.mean[name] = mean
+        if reason is not None:
+            result.unavailable[name] = reason
+            if setup:
+                result.unavailable_setup.append(name)
+            continue
+        for row, value in zip(result.per_image, per_image or []):
+            row[name] = value
+        details = _details(metric)
+        if details:
+            result.details[name] = details
+    return result
+
+
+def _details(metric: Metric) -> dict[str, float]:
+    """A metric's :meth:`~Metric.details`; a failing or malformed one is dropped (the score stands)."""
+    try:
+        return {str(k): float(v) for k, v in (metric.details() or {}).items()}
+    except Exception:  # noqa: BLE001 - extra information must never cost the score
+        return {}
+
+
+class MetricScore(NamedTuple):
+    """What :func:`score_metric` returns."""
+
+    mean: float | None
+    per_image: list[float] | None
+    #: Why there is no value (``None`` when there is one).
+    reason: str | None = None
+    #: The reason is the metric's ``unavailable_reason()``: this machine lacks what it needs.
+    setup: bool = False
+
+
+def score_metric(metric: Metric, samples: Sequence[MetricSample]) -> MetricScore:
+    """The metric's mean and per-image values, or its reason for having none.
+
+    A metric is isolated from the trial and from the other metrics: any exception it raises
+    (a bug in a plugin, a too-small image, a missing file) makes only this metric unavailable,
+    with ``"ExceptionType: message"`` as the reason; the trial stays ``ok``. Only an interrupt
+    (``KeyboardInterrupt``, not an ``Exception``) gets through.
+    """
+    try:
         reason = metric.unavailable_reason()
         if reason:
-            result.unavailable[name] = reason
-            result.mean[name] = None
-            continue
-        try:
-            mean, per_image = metric.compute_set(samples)
-        except MetricUnavailableError as exc:
-            result.unavailable[name] = str(exc)
-            result.mean[name] = None
-            continue
-        result.mean[name] = float(mean)
-        if per_image is not None:
-            for row, value in zip(result.per_image, per_image):
-                row[name] = float(value)
-    return result
+            return MetricScore(None, None, reason, setup=True)
+        mean, per_image = metric.compute_set(samples)
+        values = None if per_image is None else [float(v) for v in per_image]
+        if values is not None and len(values) != len(samples):
+            raise ValueError(f"compute_set returned {len(values)} per-image values for {len(samples)} images")
+        return MetricScore(float(mean), values)
+    except MetricUnavailableError as exc:
+        return MetricScore(None, None, str(exc))
+    except Exception as exc:  # noqa: BLE001 - see docstring
+        return MetricScore(None, None, f"{type(exc).__name__}: {exc}".strip().splitlines()[0])

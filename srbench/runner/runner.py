@@ -8,12 +8,13 @@ whose result is final and resumes the others from their checkpoint.
 from __future__ import annotations
 
 import datetime as _dt
+import difflib
 import functools
 import platform
 import sys
 import time
 import traceback
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from dataclasses import fields as dc_fields
 from pathlib import Path
 from typing import Any, Callable, get_type_hints
@@ -22,13 +23,14 @@ import torch
 
 from .. import __version__
 from ..config import RunConfig
-from ..data.datasets import open_dataset
+from ..data.datasets import open_dataset, parse_dataset_spec
 from ..data.overlap import check_disjoint_from_tests
 from ..data.pipeline import build_test_set, build_training_data
-from ..errors import DataError, DivergedError, IncompatibleError, UsageError
+from ..errors import DataError, DivergedError, IncompatibleError, PluginLoadError, UsageError
 from ..interfaces.dataset import Dataset, Split
 from ..interfaces.method import Method, MethodContext
-from ..options import convert_value, options_to_dict, parse_options
+from ..interfaces.metric import Metric
+from ..options import NoOptions, convert_value, options_to_dict, parse_options
 from ..plugin_manager import PluginSystem
 from ..results import (RESULT_FILE, SCHEMA_VERSION, STATUS_DIVERGED, STATUS_FAILED, STATUS_INCOMPATIBLE,
                        STATUS_OK, TRIALS_DIR, read_result, write_json_atomic)
@@ -57,6 +59,24 @@ class PlannedTrial:
     @property
     def trial_id(self) -> str:
         return self.spec.trial_id
+
+
+@dataclass(frozen=True)
+class MetricStamp:
+    """What a score was computed with; stored beside it, and a stored score whose stamp differs
+    from the current one is scored again (:meth:`Runner.missing_metrics`).
+
+    :param revision: the metric plugin's package version and ``Metric.revision`` (``"0.1.0/r1"``).
+    :param options: the metric's options that affect its values (``affects_results=True``).
+    """
+
+    revision: str
+    options: dict[str, Any]
+
+
+def component_version(version: str, component: Any) -> str:
+    """``"PACKAGE_VERSION/rREVISION"`` of a registered component (revision 1 when it declares none)."""
+    return f"{version or '0'}/r{getattr(component, 'revision', 1)}"
 
 
 @dataclass
@@ -117,6 +137,7 @@ class Runner:
         self.show_progress = progress
         self.log = log or (lambda msg: print(msg, file=sys.stderr))
         self.out = Path(config.out)
+        self.config = self._route_set_targets(self.config)
         limit_torch_threads()
         self.profile = _resolve_profile(config)
         self._check_patch_size()
@@ -130,6 +151,7 @@ class Runner:
         self.degradation_options = parse_options(self.degradation_cls.Options, config.degradation_options,
                                                  f"options of degradation {config.degradation!r}")
         self.degradation = self.degradation_cls(config.scale, self.degradation_options)
+        self.metric_stamps: dict[str, MetricStamp] = {}
         self.metrics = self._create_metrics()
         self.hr_source_images = self._resolve_hr_source()
         self._check_test_overlap()
@@ -163,18 +185,95 @@ class Runner:
                 out[name] = (open_dataset(name, self.registries), "all")
         return out
 
-    def _create_metrics(self) -> dict[str, Any]:
+    def _route_set_targets(self, config: RunConfig) -> RunConfig:
+        """``--set NAME.OPTION=VALUE`` lands in ``method_options``; move the names that are metrics
+        to ``metric_options``. A name that is neither is a one-line error listing both kinds."""
+        methods, metrics = {}, {k: dict(v) for k, v in config.metric_options.items()}
+        for name, values in config.method_options.items():
+            is_method, is_metric = name in self.registries.methods, name in self.registries.metrics
+            if is_method and is_metric:
+                raise UsageError(f"--set {name}.OPTION: {name!r} names both a method and a metric; set its options "
+                                 f"in a --config file under [method_options.{name}] or [metric_options.{name}]")
+            if is_metric:
+                metrics[name] = {**metrics.get(name, {}), **values}
+            elif is_method:
+                methods[name] = values
+            else:
+                try:  # a plugin that failed to load may have been meant to register it: say so
+                    self.registries.methods.get(name)
+                except PluginLoadError:
+                    raise
+                except UsageError:
+                    pass
+                known = self.registries.methods.names() + self.registries.metrics.names()
+                hint = difflib.get_close_matches(name, known, n=1)
+                first = next(iter(values), "OPTION")
+                raise UsageError(f"--set {name}.{first}: unknown method or metric {name!r}"
+                                 + (f" (did you mean {hint[0]!r}?)" if hint else "")
+                                 + f"; methods: {', '.join(self.registries.methods.names())}"
+                                 + f"; metrics: {', '.join(self.registries.metrics.names())}")
+        for name in metrics:
+            self.registries.metrics.get(name)  # [metric_options.TYPO] -> one line listing the metrics
+        return replace(config, method_options=methods, metric_options=metrics)
+
+    def _create_metrics(self) -> dict[str, Metric]:
+        """The requested metrics built with their options (every metric given options is parsed, so a
+        typo fails even for a metric not requested), and their stamps in :attr:`metric_stamps`."""
         names = self.config.metrics or self.registries.metrics.names()
-        return {n: self.registries.metrics.create(n) for n in names}
+        metrics = {}
+        for name in dict.fromkeys([*names, *self.config.metric_options]):
+            entry = self.registries.metrics.get(name)
+            options_cls = getattr(entry.factory, "Options", NoOptions)
+            opts = parse_options(options_cls, self.config.metric_options.get(name), f"--set {name}")
+            if name in names:
+                # A metric without options is built as before options existed: factory().
+                metrics[name] = (self.registries.metrics.create(name) if options_cls is NoOptions
+                                 else self.registries.metrics.create(name, opts))
+                self.metric_stamps[name] = MetricStamp(component_version(entry.version, entry.factory),
+                                                       options_to_dict(opts, results_only=True))
+        return metrics
+
+    def stamp_scores(self, entry: dict[str, Any], names: Any) -> None:
+        """Record in a test set's ``metrics`` entry the revision and options each of ``names`` was scored with."""
+        for name in names:
+            stamp = self.metric_stamps[name]
+            entry.setdefault("revisions", {})[name] = stamp.revision
+            entry.setdefault("options", {})[name] = stamp.options
+
+    def component_versions(self, method_options: dict[str, Any]) -> dict[str, str]:
+        """``KIND/NAME -> "VERSION/rN"`` of the components a trial depends on besides its method.
+
+        The degradation and every dataset (training, test, HR source), and each generator,
+        discriminator or adversarial loss that one of the method's option values names (methods
+        choose their networks through options; a network a method hard-codes is covered by the
+        method's own revision).
+        """
+        entry = self.registries.degradations.get(self.config.degradation)
+        out = {f"degradations/{entry.name}": component_version(entry.version, entry.factory)}
+        datasets = {self.config.dataset: self.train_dataset, **{n: d for n, (d, _) in self.test_datasets.items()}}
+        if self.hr_source_dataset is not None:
+            datasets[self.config.hr_source] = self.hr_source_dataset
+        for spec, dataset in datasets.items():
+            version = self.registries.datasets.get(parse_dataset_spec(spec)[0]).version
+            out[f"datasets/{spec}"] = component_version(version, dataset)
+        for value in method_options.values():
+            for kind in ("generators", "discriminators", "adversarial_losses"):
+                registry = self.registries.by_kind(kind)
+                if isinstance(value, str) and value in registry:
+                    named = registry.get(value)
+                    out[f"{kind}/{value}"] = component_version(named.version, named.factory)
+        return out
 
     def _resolve_hr_source(self) -> str | list[Any]:
         src = self.config.hr_source
+        self.hr_source_dataset: Dataset | None = None
         if src in ("paired", "none"):
             return src
         if src == self.config.dataset:
             raise UsageError(f"--hr-source {src}: that is the training dataset, whose HR of LR-only images must "
                              "stay hidden; use 'paired' (the paired subset's HR) or another dataset")
-        return open_dataset(src, self.registries).images("train")
+        self.hr_source_dataset = open_dataset(src, self.registries)
+        return self.hr_source_dataset.images("train")
 
     def _check_test_overlap(self) -> None:
         """Refuse, before any training, a training set or HR pool holding a test image (same pixels, any id)."""
@@ -191,9 +290,6 @@ class Runner:
             names += [m for m in expanded if m not in names]
         for n in names:
             self.registries.methods.get(n)  # unknown -> one-line error listing the names
-        for n in self.config.method_options:
-            if n not in self.registries.methods:
-                self.registries.methods.get(n)
         return names
 
     def plan(self) -> list[PlannedTrial]:
@@ -206,6 +302,7 @@ class Runner:
             version = f"{entry.version or '0'}/r{getattr(cls, 'revision', 1)}"
             opts = parse_options(cls.Options, self.config.method_options.get(name), f"--set {name}")
             cls.check_options(opts, self._planning_context())
+            components = self.component_versions(options_to_dict(opts))
             for fraction in self.config.hr_fraction:
                 for seed in range(self.config.seeds):
                     spec = TrialSpec(
@@ -213,7 +310,8 @@ class Runner:
                         test_datasets=test_names, scale=self.config.scale, degradation=self.config.degradation,
                         degradation_options=options_to_dict(self.degradation_options), hr_fraction=float(fraction),
                         hr_source=self.config.hr_source, seed=seed, profile=_profile_dict(self.profile),
-                        deterministic=self.config.deterministic, amp=self.config.amp, method_version=version)
+                        deterministic=self.config.deterministic, amp=self.config.amp, method_version=version,
+                        component_versions=components)
                     trials.append(PlannedTrial(spec, cls, opts))
         return trials
 
@@ -278,14 +376,24 @@ class Runner:
         return method
 
     def missing_metrics(self, result: dict[str, Any]) -> dict[str, list[str]]:
-        """Test set -> the requested metrics a finished ``ok`` result has no value (nor reason) for."""
+        """Test set -> the requested metrics a finished ``ok`` result has no current value (nor reason) for.
+
+        A value (or reason) counts only when it was stamped with the metric's current revision and
+        options (:class:`MetricStamp`): a changed metric, or a stored score without a stamp, is
+        scored again instead of served stale. A metric that was unavailable for want of something
+        this machine lacked (weights, a parameter file) is scored once that is present.
+        """
         if result.get("status") != STATUS_OK:
             return {}
         missing = {}
         for name in self.test_datasets:
             scored = (result.get("metrics") or {}).get(name) or {}
             have = set(scored.get("mean") or {}) | set(scored.get("unavailable") or {})
-            lacking = [m for m in self.metrics if m not in have]
+            revisions, options = scored.get("revisions") or {}, scored.get("options") or {}
+            setup = set(scored.get("unavailable_setup") or [])
+            lacking = [m for m, stamp in self.metric_stamps.items()
+                       if m not in have or revisions.get(m) != stamp.revision or options.get(m) != stamp.options
+                       or (m in setup and _now_available(self.metrics[m]))]
             if lacking:
                 missing[name] = lacking
         return missing
@@ -318,13 +426,23 @@ class Runner:
             entry = result.setdefault("metrics", {}).setdefault(name, {"mean": {}, "per_image": [],
                                                                          "unavailable": {}})
             entry.setdefault("mean", {}).update(ev.mean)
-            entry.setdefault("unavailable", {}).update(ev.unavailable)
+            unavailable, details = entry.setdefault("unavailable", {}), entry.setdefault("details", {})
             rows = {row["id"]: row for row in entry.setdefault("per_image", [])}
+            for metric in names:  # drop the stale values or reason before the new ones go in
+                unavailable.pop(metric, None)
+                details.pop(metric, None)
+                for row in rows.values():
+                    row.pop(metric, None)
+            unavailable.update(ev.unavailable)
+            details.update(ev.details)
+            entry["unavailable_setup"] = sorted(
+                (set(entry.get("unavailable_setup") or []) - set(names)) | set(ev.unavailable_setup))
             for row in ev.per_image:
                 if row["id"] in rows:
                     rows[row["id"]].update(row)
                 else:
                     entry["per_image"].append(row)
+            self.stamp_scores(entry, names)
         result.setdefault("rescored", []).append(
             {"metrics": missing, "at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
              "srbench": __version__})
@@ -414,6 +532,7 @@ class Runner:
                               degradation=self.degradation, device=self.device,
                               samples_dir=tdir / "samples" / _safe_name(name))
                 result["metrics"][name] = ev.to_dict()
+                self.stamp_scores(result["metrics"][name], self.metrics)
                 seconds_inf += ev.inference_seconds
                 megapixels += ev.megapixels
             result["cost"] = {
@@ -446,6 +565,14 @@ class Runner:
     def _versions(self) -> dict[str, Any]:
         return {"srbench": __version__, "torch": torch.__version__, "python": platform.python_version(),
                 "plugins": self.plugins.versions()}
+
+
+def _now_available(metric: Metric) -> bool:
+    """Whether ``metric.unavailable_reason()`` says it can score now (a raising one cannot)."""
+    try:
+        return not metric.unavailable_reason()
+    except Exception:  # noqa: BLE001 - the scoring itself will record the error
+        return False
 
 
 def _save_reference_samples(images: list[Any], folder: Path, scale: int) -> None:

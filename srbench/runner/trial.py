@@ -17,6 +17,9 @@ class TrialSpec:
     :param profile: the resolved profile fields (after ``--set profile.X=...``).
     :param method_version: the method's plugin package version and its ``Method.revision``
         (``"0.1.0/r1"``): a new release or revision makes new trials.
+    :param component_versions: ``KIND/NAME -> "VERSION/rN"`` of the degradation, the datasets and the
+        networks and losses the method's options name (:meth:`Runner.component_versions`): a
+        changed operator, dataset or network makes new trials too.
     """
 
     method: str
@@ -33,6 +36,7 @@ class TrialSpec:
     deterministic: bool = True
     amp: bool = False
     method_version: str = ""
+    component_versions: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)

@@ -37,8 +37,10 @@ MIN_SIDE = 31
 class LpipsOptions:
     """Options of ``lpips``."""
 
-    weights: str = option("", "AlexNet ImageNet state dict; default $SRBENCH_LPIPS_WEIGHTS, else the torch hub cache")
-    device: DeviceChoice = option("auto", "where the network runs: auto (CUDA if available), cpu or cuda")
+    weights: str = option("", "AlexNet ImageNet state dict; default $SRBENCH_LPIPS_WEIGHTS, else the torch hub cache",
+                          affects_results=False)
+    device: DeviceChoice = option("auto", "where the network runs: auto (CUDA if available), cpu or cuda",
+                                  affects_results=False)
 
 
 def load_alexnet_trunk(trunk: torch.nn.Module, state: dict[str, torch.Tensor], source: Path) -> None:

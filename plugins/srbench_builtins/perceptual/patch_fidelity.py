@@ -49,12 +49,13 @@ class PatchFidelityOptions:
     patch_size: int = option(64, "side (HR px) of the aligned non-overlapping SR/HR patches compared")
     feature_extractor: str = option(DEFAULT_EXTRACTOR, "torch-fidelity feature extractor name")
     weights: str = option("", "feature extractor weights; default $SRBENCH_INCEPTION_WEIGHTS, else the torch hub "
-                              "cache (Inception only)")
+                              "cache (Inception only)", affects_results=False)
     kid_subset_size: int = option(1000, "KID subset size; lowered to the number of patches when there are fewer")
     kid_subsets: int = option(100, "number of random KID subsets averaged")
     max_patches: int = option(0, "0 = every patch; else an evenly spaced subset of at most this many")
-    batch_size: int = option(64, "patches per forward pass of the feature extractor")
-    device: DeviceChoice = option("auto", "where the feature extractor runs: auto (CUDA if available), cpu or cuda")
+    batch_size: int = option(64, "patches per forward pass of the feature extractor", affects_results=False)
+    device: DeviceChoice = option("auto", "where the feature extractor runs: auto (CUDA if available), cpu or cuda",
+                                  affects_results=False)
 
     def __post_init__(self) -> None:
         for name in ("patch_size", "kid_subset_size", "kid_subsets", "batch_size"):
