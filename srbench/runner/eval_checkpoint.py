@@ -17,7 +17,7 @@ from ..training.trainer import CHECKPOINT_NAME, load_method_weights
 from .evaluate import evaluate
 from .runner import Runner
 
-SPLITS = ("auto", "test", "all")
+SPLITS = ("auto", "test", "val", "all")
 
 
 def _trial_files(checkpoint: str | Path) -> tuple[Path, dict[str, Any]]:

@@ -149,8 +149,15 @@ class Runner:
         return device
 
     def _open_test_datasets(self) -> dict[str, tuple[Dataset, str]]:
-        """Name -> (dataset, split). The training dataset contributes its test split only."""
-        names = self.config.test_datasets or [self.config.dataset]
+        """Name -> (dataset, split). The training dataset contributes its test split only; with
+        ``eval_split`` ``val``, its validation split alone, as ``DATASET/val`` (its own table)."""
+        if self.config.eval_split == "val":
+            if self.config.test_datasets:
+                self.log(f"srbench: note: --eval-split val scores {self.config.dataset}/val only; "
+                         f"--test-datasets {','.join(self.config.test_datasets)} are not scored")
+            return {f"{self.config.dataset}/val": (self.train_dataset, "val")}
+        names = (self.config.test_datasets or self.train_dataset.default_test_datasets()
+                 or [self.config.dataset])
         out: dict[str, tuple[Dataset, str]] = {}
         for name in names:
             if name == self.config.dataset:
