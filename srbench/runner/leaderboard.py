@@ -14,12 +14,13 @@ from typing import Any, Iterable
 
 import pandas as pd
 
+from ..published import published_lines
 from ..results import STATUS_OK, read_results
 
 GROUP_KEYS = ["test_dataset", "scale", "degradation", "hr_fraction"]
 #: Columns every leaderboard.csv has, in this order; other metrics follow.
 BASE_COLUMNS = ["method", "test_dataset", "scale", "degradation", "hr_fraction", "hr_source", "seeds", "status",
-                "reason", "flags"]
+                "reason", "flags", "dataset"]
 METRIC_COLUMNS = ["psnr_y", "ssim_y", "lr_psnr", "hf_ratio", "spectral_distance", "periodic_ratio", "lpips", "fid",
                   "kid"]
 COST_COLUMNS = ["train_seconds", "params", "inference_ms_per_megapixel"]
@@ -113,7 +114,8 @@ def result_rows(results: Iterable[dict[str, Any]]) -> pd.DataFrame:
     rows = []
     for r in results:
         spec = r.get("spec", {})
-        base = {"method": labels.get(r.get("trial_id", ""), spec.get("method")), "scale": spec.get("scale"), "degradation": spec.get("degradation"),
+        base = {"method": labels.get(r.get("trial_id", ""), spec.get("method")), "dataset": spec.get("dataset"),
+                "scale": spec.get("scale"), "degradation": spec.get("degradation"),
                 "hr_fraction": spec.get("hr_fraction"), "hr_source": spec.get("hr_source"), "seed": spec.get("seed"),
                 "status": r.get("status"), "reason": r.get("reason", ""), **(r.get("cost") or {})}
         tests = spec.get("test_datasets") or list((r.get("metrics") or {}).keys())
@@ -140,6 +142,7 @@ def aggregate(df: pd.DataFrame) -> pd.DataFrame:
         row: dict[str, Any] = dict(zip(["method", *GROUP_KEYS], keys))
         ok = g[g["status"] == STATUS_OK]
         row["hr_source"] = g["hr_source"].iloc[0]
+        row["dataset"] = ", ".join(sorted({str(d) for d in g.get("dataset", pd.Series(dtype=object)).dropna()}))
         row["seeds"] = int(g["seed"].nunique())
         row["status"] = _status(list(g["status"]))
         row["reason"] = "; ".join(sorted({str(x) for x in g["reason"] if x}))
@@ -255,6 +258,7 @@ def to_markdown(agg: pd.DataFrame, variants: dict[str, str] | None = None) -> st
                      _fmt(r.get("train_seconds", float("nan"))), _fmt(r.get("params", float("nan")))]
             lines.append("| " + " | ".join(str(c).replace("|", "/") for c in cells) + " |")
         lines.append("")
+        lines += published_lines(g, str(test), int(scale), str(deg))  # "published, not run here" rows
         verdict = crossscale_verdict(g)
         if verdict:
             lines += [verdict, ""]

@@ -15,6 +15,7 @@ from typing import Any, Iterable, Sequence
 
 import pandas as pd
 
+from ..published import published_html
 from ..results import STATUS_OK, TRIALS_DIR
 from ..training.trainer import LOSS_LOG_NAME, read_loss_log
 from .leaderboard import (FLAG_TEXT, GROUP_KEYS, HF_ARTEFACT_THRESHOLD, PERIODIC_ARTEFACT_THRESHOLD, REFERENCE_COLUMNS,
@@ -62,7 +63,7 @@ def _tables(agg: pd.DataFrame) -> str:
     if agg.empty:
         return "<p>No results yet.</p>"
     skip = {"method", "test_dataset", "scale", "degradation", "hr_fraction", "hr_source", "reason", "status",
-            "seeds", "rank", "flags", *REFERENCE_COLUMNS}
+            "seeds", "rank", "flags", "dataset", *REFERENCE_COLUMNS}
     metric_cols = [c for c in agg.columns if c not in skip and not c.endswith("_ci95") and agg[c].notna().any()]
     parts = []
     for keys, g in agg.groupby(GROUP_KEYS, sort=True, dropna=False):
@@ -90,6 +91,7 @@ def _tables(agg: pd.DataFrame) -> str:
             cls = "" if r["status"] == STATUS_OK else ' class="bad"'
             rows.append(f"<tr{cls}>{''.join(cells)}</tr>")
         parts.append(f"<table><tr>{head}</tr>{''.join(rows)}</table>")
+        parts.append(published_html(g, str(test), int(scale), str(deg)))  # "published, not run here" rows
         verdict = crossscale_verdict(g)
         if verdict:
             parts.append(f'<p class="note">{html.escape(verdict)}</p>')
