@@ -11,7 +11,12 @@ from srbench.api import run
 from srbench.config import RunConfig
 from srbench.errors import UsageError
 from srbench.plugin_manager import load_plugins
-from srbench.published import canonical_test_set, published_lines, published_rows, published_training_set
+from srbench.published import (
+    canonical_test_set,
+    published_lines,
+    published_rows,
+    published_training_set,
+)
 from srbench.published.render import published_html
 from srbench.published.table import load_table
 
@@ -25,8 +30,8 @@ def system():
 
 
 def _config(tmp_path, **kw) -> RunConfig:
-    base = dict(methods=["bicubic", "srresnet"], dataset="synthetic:12x48", profile="smoke", hr_fraction=[1.0],
-                out=str(tmp_path / "out"), metrics=["psnr_y"])
+    base = {"methods": ["bicubic", "srresnet"], "dataset": "synthetic:12x48", "profile": "smoke",
+            "hr_fraction": [1.0], "out": str(tmp_path / "out"), "metrics": ["psnr_y"]}
     base.update(kw)
     return RunConfig(**base)
 
@@ -101,8 +106,8 @@ def test_published_rows_render_under_a_table_with_deltas() -> None:
     assert "| EDSR | DIV2K | 32.46 | 0.8968 |" in text
     # srresnet trained on sr291 is compared with the published models trained on 291, in dB.
     delta = [line for line in lines if line.startswith("srresnet")]
-    assert delta == ["srresnet (trained here on sr291, PSNR-Y 30.50) vs published models trained on 291: "
-                     "VDSR -0.85 dB, LapSRN -1.04 dB, DRRN -1.18 dB."]
+    assert delta == [("srresnet (trained here on sr291, PSNR-Y 30.50) vs published models trained on 291: "
+                      "VDSR -0.85 dB, LapSRN -1.04 dB, DRRN -1.18 dB.")]
     assert not any(line.startswith(("bicubic (", "srgan (")) for line in lines)  # untrained; no published twin
     assert "VDSR" in published_html(g, "set5", 4, "bicubic") and "-0.85 dB" in published_html(g, "set5", 4, "bicubic")
 

@@ -7,6 +7,11 @@ same training set in dB.
 """
 
 from .render import published_html, published_lines
-from .table import PublishedRow, canonical_test_set, published_rows, published_training_set
+from .table import (
+    PublishedRow,
+    canonical_test_set,
+    published_rows,
+    published_training_set,
+)
 
 __all__ = ["PublishedRow", "canonical_test_set", "published_html", "published_lines", "published_rows", "published_training_set"]

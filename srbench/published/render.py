@@ -6,7 +6,12 @@ import html
 import math
 from typing import Any
 
-from .table import PublishedRow, canonical_test_set, published_rows, published_training_set
+from .table import (
+    PublishedRow,
+    canonical_test_set,
+    published_rows,
+    published_training_set,
+)
 
 #: Only results of the bicubic protocol are comparable with the published table.
 PROTOCOL_DEGRADATION = "bicubic"

@@ -337,6 +337,9 @@ class Runner:
             dataset, split = self.test_datasets[name]
             images = build_test_set(dataset.images(split), degradation=self.degradation,
                                     seed=EVAL_SEED, max_side=self.profile.eval_max_side)
+            if not images:  # e.g. --test-datasets sr291: a training set without a test split
+                raise DataError(f"test dataset {name} has no images in its {split} split; name a test set "
+                                "(--test-datasets set5) or use --eval-split val")
             self._test_cache[name] = images
             _save_reference_samples(images, self.out / "samples" / _safe_name(name), self.config.scale)
         return self._test_cache[name]

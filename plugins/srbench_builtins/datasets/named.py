@@ -151,7 +151,7 @@ class NamedDataset(Dataset):
         return own + present
 
 
-def factory(entry: CatalogEntry):  # noqa: ANN201 - a registry factory with its catalog attached
+def factory(entry: CatalogEntry):
     """The registry factory of ``entry``; ``factory.catalog`` is the entry (``srbench download``, ``list``)."""
     def create(argument: str | None) -> Dataset:
         if argument:
