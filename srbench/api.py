@@ -66,8 +66,8 @@ def evaluate_method(method: str | None = None, dataset: str = "default", scale: 
     :param dataset: ``NAME`` or ``folder:PATH``.
     :param checkpoint: a trial folder (``OUT/trials/<id>``) or its ``checkpoint.pt``; the trial's
         ``result.json`` next to it tells how to rebuild the method.
-    :param split: ``test``, ``all``, or ``auto`` (the test split of the checkpoint's training
-        dataset, otherwise every image).
+    :param split: ``test``, ``val`` (the validation split of a training dataset), ``all``, or
+        ``auto`` (the test split of the checkpoint's training dataset, otherwise every image).
     :param max_side: centre-crop test images to this HR side (0: whole images).
     :returns: ``{"method", "dataset", "scale", "split", <metric>: mean, ..., "per_image": [...],
         "unavailable": {...}}``.

@@ -41,6 +41,8 @@ else:  # pragma: no cover
 ACCEPTED_SCALES = (2, 3, 4)
 #: ``local``: trials one after another in this process; ``ray``: Ray tasks on a local or remote cluster.
 EXECUTORS = ("local", "ray")
+#: ``test``: score the test datasets; ``val``: score only the training dataset's validation split.
+EVAL_SPLITS = ("test", "val")
 
 @dataclass
 class RunConfig:
@@ -49,12 +51,15 @@ class RunConfig:
     methods: list[str] = option(["all"], "methods to run (names, or 'all' for every registered one)")
     hr_fraction: list[float] = option([0.05], "fraction(s) of training images that keep their HR, each in [0, 1]")
     dataset: str = option("default", "training dataset: NAME or NAME:ARG (folder:PATH)")
-    test_datasets: list[str] = option([], "test datasets (default: the test split of --dataset)")
+    test_datasets: list[str] = option([], "test datasets (default: the test split of --dataset, or the test sets "
+                                          "present for a named training set such as sr291)")
+    eval_split: str = option("test", "what trials are scored on: 'test' (the test datasets) or 'val' (the "
+                                     "validation split of --dataset only, scored as DATASET/val)")
     scale: int = option(4, "super-resolution factor: 2, 3 or 4")
     degradation: str = option("bicubic", "HR-to-LR operator (see 'srbench list degradations')")
     hr_source: str = option("paired", "unpaired HR pool: 'paired', 'none' or a dataset (folder:PATH)")
     seeds: int = option(1, "number of seeds; trials run with seeds 0..N-1")
-    profile: str = option("quick", "budget: smoke, quick or full")
+    profile: str = option("quick", "budget: smoke, quick, standard or full")
     out: str = option("srbench-out", "output folder (trials, leaderboard, report)")
     device: str = option("auto", "auto, cpu, cuda or cuda:N")
     deterministic: bool = option(True, "cuDNN deterministic mode, no autotuning")
@@ -90,6 +95,8 @@ class RunConfig:
             raise UsageError(f"--seeds {self.seeds}: must be a positive integer")
         if not self.methods:
             raise UsageError("--methods: give at least one method name, or 'all'")
+        if self.eval_split not in EVAL_SPLITS:
+            raise UsageError(f"--eval-split {self.eval_split!r}: accepted values are {', '.join(EVAL_SPLITS)}")
         if self.executor not in EXECUTORS:
             raise UsageError(f"--executor {self.executor!r}: accepted values are {', '.join(EXECUTORS)}")
         if self.retries < 0:

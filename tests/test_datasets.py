@@ -182,29 +182,34 @@ def _folder_of(tmp_path: Path, n: int, sub: str = "") -> Path:
 def test_folder_hash_split(tmp_path: Path, registries) -> None:
     root = _folder_of(tmp_path, 30)
     ds = open_dataset(f"folder:{root}", registries)
-    train, test = ds.images("train"), ds.images("test")
-    train_ids, test_ids = {i.id for i in train}, {i.id for i in test}
-    assert train_ids.isdisjoint(test_ids)
-    assert train_ids | test_ids == {f"img{i:02d}" for i in range(30)}
+    train, val, test = ds.images("train"), ds.images("val"), ds.images("test")
+    train_ids, val_ids, test_ids = {i.id for i in train}, {i.id for i in val}, {i.id for i in test}
+    assert train_ids.isdisjoint(test_ids) and val_ids.isdisjoint(train_ids | test_ids) and val_ids
+    assert train_ids | val_ids | test_ids == {f"img{i:02d}" for i in range(30)}
     assert 1 <= len(test) <= 12  # about 20% of 30
-    assert [i.id for i in ds.images("all")] == [i.id for i in train] + [i.id for i in test]
+    assert {i.id for i in ds.images("all")} == train_ids | val_ids | test_ids
     again = open_dataset(f"folder:{root}", registries)
     assert [i.id for i in again.images("test")] == [i.id for i in test]
     # Adding a file never moves an existing one.
     _save(root / "zzz_new.png", _rgb(12, 12, seed=99))
     grown = open_dataset(f"folder:{root}", registries)
     assert test_ids <= {i.id for i in grown.images("test")} | {"zzz_new"}
-    assert train_ids <= {i.id for i in grown.images("train")}
+    assert train_ids <= {i.id for i in grown.images("train")} | {"zzz_new"}
+    assert val_ids <= {i.id for i in grown.images("val")}
 
 
 def test_folder_small_sets(tmp_path: Path, registries) -> None:
     one = _folder_of(tmp_path / "one", 1)
     ds = open_dataset(f"folder:{one}", registries)
     assert len(ds.images("test")) == 1 and ds.images("train") == []
+    assert ds.images("val") == []
     for n in (2, 3):
         root = _folder_of(tmp_path / f"n{n}", n)
         ds = open_dataset(f"folder:{root}", registries)
         assert len(ds.images("test")) >= 1 and len(ds.images("train")) >= 1
+    # Three images: one test, and of the two training images one is val, one train.
+    ds = open_dataset(f"folder:{tmp_path / 'n3'}", registries)
+    assert len(ds.images("val")) == 1 and len(ds.images("train")) == 1
 
 
 def test_folder_train_test_layout_and_nested_ids(tmp_path: Path, registries) -> None:
@@ -214,7 +219,8 @@ def test_folder_train_test_layout_and_nested_ids(tmp_path: Path, registries) -> 
     _save(root / "test" / "c.png", _rgb(seed=3))
     _save(root / "loose.png", _rgb(seed=4))  # outside train/ and test/: ignored
     ds = open_dataset(f"folder:{root}", registries)
-    assert [i.id for i in ds.images("train")] == ["a", "deep/b"]
+    assert sorted(i.id for i in ds.images("train") + ds.images("val")) == ["a", "deep/b"]
+    assert len(ds.images("val")) == 1  # at least one of two training images
     assert [i.id for i in ds.images("test")] == ["c"]
     assert {i.id for i in ds.images("all")} == {"a", "deep/b", "c"}
 
@@ -281,9 +287,9 @@ def test_folder_errors(tmp_path: Path, registries) -> None:
 
 def test_synthetic_default_split_and_determinism(registries) -> None:
     ds = open_dataset("synthetic", registries)
-    train, test = ds.images("train"), ds.images("test")
-    assert len(train) == 9 and len(test) == 3
-    assert {i.id for i in train}.isdisjoint({i.id for i in test})
+    train, val, test = ds.images("train"), ds.images("val"), ds.images("test")
+    assert len(train) + len(val) == 9 and len(val) >= 1 and len(test) == 3
+    assert len({i.id for i in train + val + test}) == 12
     assert all(tuple(i.pixels.shape) == (3, 96, 96) and i.pixels.dtype == torch.uint8 for i in train + test)
     again = open_dataset("synthetic", registries)
     assert all(torch.equal(a.pixels, b.pixels) for a, b in zip(ds.images("all"), again.images("all")))
@@ -323,6 +329,10 @@ def test_default_split(default_dataset) -> None:
     assert not set(test_ids) & {i.id for i in train}
     assert all(tuple(i.pixels.shape) == (3, 192, 192) for i in train)
     assert len(train) >= 60 and len({i.id for i in train}) == len(train)
+    # val: one whole training photo, none of whose tiles is in train.
+    val = default_dataset.images("val")
+    assert len(val) == 1 and val[0].id not in sources and val[0].id not in test_ids
+    assert val[0].height > 192 and val[0].width > 192
     assert "retina/r0c0" not in {i.id for i in train}  # black corner skipped
     # No training tile is a crop of a test photo (content, not only names): the most varied
     # row of each tile must not occur, pixel-aligned, in any row of a test photo.
@@ -340,7 +350,8 @@ def test_default_split(default_dataset) -> None:
 def test_default_all_is_test_plus_whole_train_photos(default_dataset) -> None:
     all_ids = [i.id for i in default_dataset.images("all")]
     assert all_ids[:3] == ["astronaut", "chelsea", "coffee"]
-    assert set(all_ids[3:]) == {i.id.split("/")[0] for i in default_dataset.images("train")}
+    assert set(all_ids[3:]) == ({i.id.split("/")[0] for i in default_dataset.images("train")}
+                                | {i.id for i in default_dataset.images("val")})
 
 
 def test_default_takes_no_argument(registries) -> None:

@@ -1,13 +1,26 @@
-"""The hr-fraction split: nesting, determinism, counts and validation."""
+"""The hr-fraction split (nesting, determinism, counts, validation) and the train/val split."""
 
 from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
+import torch
 
-from srbench.data.split import SplitManifest, paired_count, split_by_hr_fraction
+from srbench.data.datasets import open_dataset
+from srbench.data.pipeline import build_training_data
+from srbench.data.split import (SplitManifest, paired_count, rank_by_content, split_by_hr_fraction,
+                                split_train_val, val_keys)
 from srbench.errors import DataError, UsageError
+from srbench.interfaces import Image
+from srbench.plugin_manager import load_plugins
+from srbench.training.profiles import get_profile
+
+
+@pytest.fixture(scope="module")
+def registries():
+    return load_plugins().registries
 
 IDS = [f"img{i:03d}" for i in range(200)]
 FRACTIONS = (0.01, 0.05, 0.25, 1.0)
@@ -105,3 +118,62 @@ def test_manifest_to_dict_and_frozen() -> None:
     with pytest.raises(Exception):
         m.seed = 3  # type: ignore[misc]
     assert isinstance(m, SplitManifest)
+
+
+# -- validation split --------------------------------------------------------------------------
+
+def _images(n: int, size: int = 8) -> list[Image]:
+    rng = np.random.default_rng(5)
+    return [Image(f"img{i:03d}", torch.from_numpy(rng.integers(0, 256, (3, size, size), dtype=np.uint8)))
+            for i in range(n)]
+
+
+def test_val_is_disjoint_deterministic_and_about_ten_percent() -> None:
+    images = _images(200)
+    train, val = split_train_val(images)
+    assert {i.id for i in train}.isdisjoint({i.id for i in val})
+    assert len(train) + len(val) == 200 and 8 <= len(val) <= 35  # binomial(200, 0.1): mean 20
+    again = split_train_val(list(reversed(images)))
+    assert {i.id for i in again[1]} == {i.id for i in val}  # order does not matter
+
+
+def test_val_follows_content_not_names() -> None:
+    images = _images(60)
+    held = {i.id for i in split_train_val(images)[1]}
+    renamed = [Image("renamed-" + i.id, i.pixels) for i in images]
+    assert {i.id for i in split_train_val(renamed)[1]} == {"renamed-" + h for h in held}
+    # Other pixels, same names: another choice.
+    shuffled = [Image(i.id, j.pixels) for i, j in zip(images, images[1:] + images[:1])]
+    assert {i.id for i in split_train_val(shuffled)[1]} != held
+    # Adding images never moves an existing one.
+    grown = images + _images(90)[60:]
+    assert held <= {i.id for i in split_train_val(grown)[1]}
+    assert {i.id for i in split_train_val(grown)[0]} >= {i.id for i in images} - held
+
+
+@pytest.mark.parametrize("n", [2, 3, 5])
+def test_val_small_sets(n: int) -> None:
+    train, val = split_train_val(_images(n))
+    assert len(val) >= 1 and len(train) >= 1
+    lone_train, lone_val = split_train_val(_images(1))
+    assert [i.id for i in lone_train] == ["img000"] and lone_val == []
+
+
+def test_val_keys_rank_by_content() -> None:
+    content = {f"k{i}": f"h{i}" for i in range(50)}
+    held = val_keys(content)
+    assert held and held == set(rank_by_content(content)[:len(held)])
+
+
+def test_few_hr_split_never_contains_a_val_image(registries) -> None:
+    ds = open_dataset("synthetic:40x48", registries)
+    val = {i.id for i in ds.images("val")}
+    assert val
+    for fraction in (0.05, 0.5, 1.0):
+        m = split_by_hr_fraction([i.id for i in ds.images("train")], fraction, seed=3)
+        assert val.isdisjoint(m.paired_ids) and val.isdisjoint(m.lr_only_ids)
+    # The whole pipeline: nothing of a val image reaches the training data.
+    data, manifest = build_training_data(ds.images("train"), degradation=registries.degradations.create("bicubic", 4),
+                                         hr_fraction=0.5, seed=0, profile=get_profile("smoke"))
+    assert val.isdisjoint(data.paired.ids) and val.isdisjoint(data.lr_only.ids)
+    assert val.isdisjoint(manifest.paired_ids + manifest.lr_only_ids)

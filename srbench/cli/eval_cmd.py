@@ -22,8 +22,8 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     p.add_argument("--checkpoint", metavar="PATH", default=None,
                    help="a trial folder (OUT/trials/<id>) or its checkpoint.pt")
     p.add_argument("--degradation", metavar="NAME", default="bicubic", help="HR-to-LR operator [default: bicubic]")
-    p.add_argument("--split", default="auto", choices=["auto", "test", "all"],
-                   help="images to score: auto = the test split of the checkpoint's training set, else all")
+    p.add_argument("--split", default="auto", choices=["auto", "test", "val", "all"],
+                   help="images to score: auto = the test split of the checkpoint's training set, else all; val = the validation split")
     p.add_argument("--metrics", metavar="LIST", default=None, help="comma list [default: every registered metric]")
     p.add_argument("--device", metavar="DEV", default="auto", help="auto, cpu, cuda or cuda:N")
     p.add_argument("--max-side", metavar="PX", type=int, default=0, help="centre-crop images to this side (0: whole)")

@@ -77,10 +77,28 @@ def main(args: argparse.Namespace, system: PluginSystem) -> int:
         if kind == "plugins":
             return 0
         print()
+    if kind == "datasets":
+        return _list_datasets(system)
     kinds = Registries.KINDS if kind is None else (kind,)
     rows = []
     for k in kinds:
         for e in system.registries.by_kind(k).entries():
             rows.append([k, e.name, e.plugin, e.version or "-", e.doc])
     print(_table(rows, ["kind", "name", "plugin", "version", "description"]) if rows else "(nothing registered)")
+    return 0
+
+
+def _list_datasets(system: PluginSystem) -> int:
+    """Datasets, with whether each named one is complete under the data root (files checked)."""
+    from ..data.catalog import check_entry
+    from ..data.root import data_roots, describe_roots
+
+    roots = data_roots()
+    rows = []
+    for e in system.registries.datasets.entries():
+        catalog = getattr(e.factory, "catalog", None)
+        status = check_entry(catalog, roots).line() if catalog is not None else "-"
+        rows.append([e.name, e.plugin, e.doc, status])
+    print(f"data root: {describe_roots(roots)}")
+    print(_table(rows, ["name", "plugin", "description", "status"]) if rows else "(nothing registered)")
     return 0

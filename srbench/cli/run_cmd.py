@@ -37,9 +37,14 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
       help="fraction of training images that keep their HR, in [0, 1]; a comma list runs a sweep "
            f"[default: {','.join(map(str, d.hr_fraction))}]")
     a("--dataset", metavar="NAME", default=None,
-      help=f"training dataset: 'default' (embedded photos), 'synthetic', or folder:PATH [default: {d.dataset}]")
+      help="training dataset: 'default' (embedded photos), a named set under $SRBENCH_DATA (sr291, div2k, ...; "
+           f"see 'srbench list datasets'), 'synthetic', or folder:PATH [default: {d.dataset}]")
     a("--test-datasets", metavar="LIST", default=None,
-      help="comma list of test datasets [default: the test split of --dataset]")
+      help="comma list of test datasets [default: the test split of --dataset; for a named training set, "
+           "every named test set present]")
+    a("--eval-split", metavar="SPLIT", default=None,
+      help="score on 'test' (the test datasets) or 'val' (the validation split of --dataset only, reported as "
+           f"DATASET/val; choose settings there, never on test) [default: {d.eval_split}]")
     a("--scale", metavar="S", default=None, help=f"SR factor: 2, 3 or 4 [default: {d.scale}]")
     a("--degradation", metavar="NAME", default=None,
       help=f"HR-to-LR operator (see 'srbench list degradations') [default: {d.degradation}]")
@@ -48,7 +53,8 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
            f"folder:PATH [default: {d.hr_source}]")
     a("--seeds", metavar="N", default=None, help=f"run seeds 0..N-1 [default: {d.seeds}]")
     a("--profile", metavar="NAME", default=None,
-      help=f"budget: smoke (seconds), quick (minutes on CPU), full (paper scale, GPU) [default: {d.profile}]")
+      help="budget: smoke (seconds), quick (minutes on CPU), standard (about 10 minutes a method on 2 CPU cores, "
+           f"for named datasets), full (paper scale, GPU) [default: {d.profile}]")
     a("--out", metavar="DIR", default=None, help=f"output folder [default: {d.out}]")
     a("--device", metavar="DEV", default=None, help=f"auto, cpu, cuda or cuda:N [default: {d.device}]")
     a("--metrics", metavar="LIST", default=None, help="comma list of metrics [default: every registered metric]")
@@ -76,8 +82,8 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     return p
 
 
-FLAGS = ("methods", "hr_fraction", "dataset", "test_datasets", "scale", "degradation", "hr_source", "seeds",
-         "profile", "out", "device", "metrics", "deterministic", "amp", "executor", "ray_address", "retries",
+FLAGS = ("methods", "hr_fraction", "dataset", "test_datasets", "eval_split", "scale", "degradation", "hr_source",
+         "seeds", "profile", "out", "device", "metrics", "deterministic", "amp", "executor", "ray_address", "retries",
          "rank_by", "reference", "realism")
 
 

@@ -1,15 +1,17 @@
-"""Fetching standard SR datasets, for users with internet access.
+"""Fetching datasets through pooch: named catalog entries and custom archives.
 
-``download_dataset("Set5", "~/data")`` returns ``~/data/Set5``, a folder of HR images usable
-as ``folder:~/data/Set5``; ``"DIV2K"`` gives ``~/data/DIV2K`` with ``train/`` (800 images) and
-``test/`` (the 100 validation images), which the ``folder`` dataset uses as its split.
+* :func:`download_entry` fetches a named dataset (:class:`~srbench.data.catalog.CatalogEntry`)
+  into a data root: per-file downloads checked against the entry's per-file SHA-256 manifest,
+  or archives checked against a published SHA-256. An archive with no published checksum is
+  refused unless the caller pins one (``sha256=``) or accepts an unverified download
+  (``unverified=True``, its SHA-256 is then printed so that it can be pinned next time).
+* :func:`download_dataset` fetches any archive (``url=``) into ``ROOT/NAME``, usable as
+  ``folder:ROOT/NAME``; the same checksum rule applies.
 
-Checksums: no sha256 in :data:`SOURCES` is filled in, because none could be verified here
-(this code was written offline). On download the sha256 of each archive is computed and
-printed; pass ``sha256=`` to pin it, after which a mismatch raises :class:`DataError` and the
-file is removed. Archives are kept in ``ROOT/.downloads`` so that the four test sets, which
-share one archive, download it once. Extraction refuses absolute paths and ``..`` (path
-traversal) and skips links and device files.
+Fetching and checksum verification are pooch's (``pooch.retrieve``); a mismatch removes the
+download. Archives are kept in ``ROOT/.downloads`` so that the test sets, which share one
+archive, download it once. Extraction refuses absolute paths and ``..`` (path traversal) and
+skips links and device files. ``file://`` URLs work (mirrors, tests).
 """
 
 from __future__ import annotations
@@ -22,190 +24,196 @@ import shutil
 import sys
 import tarfile
 import tempfile
-import urllib.error
 import urllib.parse
 import urllib.request
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Callable, Iterator
+from typing import Any, Callable, Iterator
 
 from ..errors import DataError, UsageError
+from .catalog import CatalogEntry, Part, check_part, file_sha256, fix_hint
 from .images import list_image_files
 
-_CHUNK = 1 << 20  # 1 MiB per read keeps the progress bar lively on slow links
+_CHUNK = 1 << 20
 DOWNLOADS_DIR = ".downloads"
 
 
 @dataclass(frozen=True)
 class ArchivePart:
-    """One archive of a dataset.
+    """One archive to extract.
 
     :param url: where to get it.
-    :param sha256: expected checksum, or ``None`` when unknown (computed and printed instead).
+    :param sha256: expected checksum, or ``None`` when unknown.
     :param member: folder inside the archive whose contents are kept (POSIX path); ``""`` keeps
         the whole archive, minus a single top-level folder if there is one.
-    :param dest: sub-folder of the dataset folder to put them in (``""`` = the folder itself).
     """
 
     url: str
     sha256: str | None
     member: str = ""
-    dest: str = ""
-
-
-@dataclass(frozen=True)
-class DatasetSource:
-    """A downloadable dataset: its archives and a one-line description."""
-
-    name: str
-    parts: tuple[ArchivePart, ...]
-    doc: str
-
-
-# The EDSR authors' benchmark archive (about 250 MB) holds Set5, Set14, B100 and Urban100 as
-# benchmark/<Name>/HR/*.png (plus MATLAB-bicubic LR that srbench does not use).
-_EDSR_BENCHMARK = "https://cv.snu.ac.kr/research/EDSR/benchmark.tar"
-_DIV2K = "http://data.vision.ee.ethz.ch/cvl/DIV2K/"
-
-SOURCES: dict[str, DatasetSource] = {
-    "DIV2K": DatasetSource("DIV2K", (
-        ArchivePart(_DIV2K + "DIV2K_train_HR.zip", None, "DIV2K_train_HR", "train"),
-        ArchivePart(_DIV2K + "DIV2K_valid_HR.zip", None, "DIV2K_valid_HR", "test"),
-    ), "DIV2K HR (Agustsson & Timofte 2017): 800 train + 100 validation 2K images, about 3.5 GB"),
-    "Set5": DatasetSource("Set5", (ArchivePart(_EDSR_BENCHMARK, None, "benchmark/Set5/HR"),),
-                          "Set5 (Bevilacqua et al. 2012): 5 test images, from the EDSR benchmark archive"),
-    "Set14": DatasetSource("Set14", (ArchivePart(_EDSR_BENCHMARK, None, "benchmark/Set14/HR"),),
-                           "Set14 (Zeyde et al. 2010): 14 test images, from the EDSR benchmark archive"),
-    "BSD100": DatasetSource("BSD100", (ArchivePart(_EDSR_BENCHMARK, None, "benchmark/B100/HR"),),
-                            "BSD100 (Martin et al. 2001): 100 test images, from the EDSR benchmark archive"),
-    "Urban100": DatasetSource("Urban100", (ArchivePart(_EDSR_BENCHMARK, None, "benchmark/Urban100/HR"),),
-                              "Urban100 (Huang et al. 2015): 100 test images, from the EDSR benchmark archive"),
-}
 
 
 def _log(message: str) -> None:
     print(f"srbench: {message}", file=sys.stderr)
 
 
-def _resolve_source(name: str, url: str | None, sha256: str | None) -> DatasetSource:
-    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", name or ""):
-        raise UsageError(f"dataset name {name!r}: use letters, digits, '-', '_' or '.' (it becomes a folder name)")
-    known = {k.lower(): v for k, v in SOURCES.items()}
-    source = known.get(name.lower())
-    if source is None:
-        if url is None:
-            raise UsageError(f"unknown dataset {name!r} to download; known: {', '.join(SOURCES)} "
-                             "(or pass url= for another archive)")
-        return DatasetSource(name, (ArchivePart(url, sha256),), "custom archive")
-    if url is None and sha256 is None:
-        return source
-    if len(source.parts) != 1:
-        raise UsageError(f"dataset {source.name!r} has {len(source.parts)} archives; url=/sha256= only "
-                         "override single-archive datasets")
-    part = source.parts[0]
-    return DatasetSource(source.name, (ArchivePart(url or part.url, sha256 if url or sha256 else part.sha256,
-                                                   part.member, part.dest),), source.doc)
+def _check_hex(sha256: str | None) -> str | None:
+    if sha256 is None:
+        return None
+    value = sha256.strip().lower()
+    if not re.fullmatch(r"[0-9a-f]{64}", value):
+        raise UsageError(f"--sha256 {sha256!r}: expected 64 hexadecimal digits")
+    return value
 
 
-def download_dataset(name: str, root: str | Path, *, url: str | None = None, sha256: str | None = None,
+def _refuse_unpinned(what: str, url: str) -> UsageError:
+    return UsageError(f"{what}: no published SHA-256 of {url} is known to srbench; pass --sha256 HEX to pin "
+                      "one you trust, or --unverified to download it unchecked (its SHA-256 is printed)")
+
+
+# -- pooch ------------------------------------------------------------------------------------
+
+def _copy_file_url(url: str, output_file: Any, pooch_obj: Any = None, check_only: bool = False) -> Any:
+    """A pooch downloader for ``file://`` URLs (pooch knows http, ftp, sftp and doi)."""
+    source = Path(urllib.request.url2pathname(urllib.parse.urlsplit(url).path))
+    if check_only:
+        return source.is_file()
+    with open(source, "rb") as src:
+        if hasattr(output_file, "write"):
+            shutil.copyfileobj(src, output_file, _CHUNK)
+        else:
+            with open(output_file, "wb") as dst:
+                shutil.copyfileobj(src, dst, _CHUNK)
+    return None
+
+
+def fetch(url: str, sha256: str | None, folder: Path, fname: str, *, progress: bool = False) -> Path:
+    """``folder/fname``, downloaded by pooch unless a copy with the right hash is there.
+
+    :param sha256: the expected checksum; ``None`` accepts any content and prints its SHA-256.
+    :raises DataError: network failure or checksum mismatch (both hashes named; file removed).
+    """
+    import pooch
+
+    pooch.get_logger().setLevel("WARNING")  # srbench prints its own one-line messages
+    folder.mkdir(parents=True, exist_ok=True)
+    downloader = _copy_file_url if url.startswith("file:") else None
+    try:
+        path = Path(pooch.retrieve(url, known_hash=f"sha256:{sha256}" if sha256 else None, fname=fname,
+                                   path=folder, progressbar=progress, downloader=downloader))
+    except ValueError as exc:
+        match = re.search(r"expected (?:sha256:)?(\w+) but got (\w+)", str(exc))
+        got = f"expected sha256 {match.group(1)}, got {match.group(2)}" if match else str(exc).splitlines()[0]
+        raise DataError(f"checksum mismatch for {url}: {got}; the download was removed") from None
+    except Exception as exc:  # noqa: BLE001 - requests, ftplib and OSError errors all mean "cannot download"
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise DataError(f"cannot download {url}: {reason}") from None
+    if sha256 is None:
+        _log(f"sha256 of {url}: {file_sha256(path)} (unverified; pass --sha256 to pin it)")
+    return path
+
+
+def _archive_name(url: str) -> str:
+    base = PurePosixPath(urllib.parse.unquote(urllib.parse.urlsplit(url).path)).name
+    digest = hashlib.sha256(url.encode()).hexdigest()[:8]  # two URLs, same file name
+    return f"{digest}-{re.sub(r'[^A-Za-z0-9_.-]', '_', base) or 'archive'}"
+
+
+# -- named datasets ----------------------------------------------------------------------------
+
+def _fetch_part(entry: CatalogEntry, part: Part, root: Path, sha256: str | None, unverified: bool,
+                progress: bool) -> None:
+    target = root / part.folder
+    if part.sha256 and part.base_url:
+        from tqdm import tqdm
+
+        for name, digest in tqdm(part.sha256, desc=f"{entry.name} {part.folder}", unit="file",
+                                 disable=not progress, file=sys.stderr):
+            fetch(part.base_url + urllib.parse.quote(name), digest, target, name)
+        return
+    if part.archive is None:
+        raise UsageError(f"dataset {entry.name} cannot be downloaded: {fix_hint(entry)}")
+    expected = part.archive.sha256 or sha256
+    if expected is None and not unverified:
+        raise _refuse_unpinned(f"dataset {entry.name}", part.archive.url)
+    archive = fetch(part.archive.url, expected, root / DOWNLOADS_DIR, _archive_name(part.archive.url),
+                    progress=progress)
+    _install(archive, ArchivePart(part.archive.url, expected, part.archive.member), target, root)
+
+
+def download_entry(entry: CatalogEntry, root: str | Path, *, sha256: str | None = None, unverified: bool = False,
+                   progress: bool = True) -> Path:
+    """Fetch every incomplete part of ``entry`` into ``root``; return ``root``.
+
+    :param sha256: pins the archive of an entry whose archive has no published checksum.
+    :param unverified: accept such an archive unchecked (its SHA-256 is printed).
+    :raises UsageError: an unpinned archive without ``sha256``/``unverified``; a dataset that is
+        only distributed on request; ``sha256`` for an entry that needs none.
+    :raises DataError: network failure, checksum mismatch, an archive without the expected
+        folder, or a part still incomplete afterwards (naming the bad file).
+    """
+    sha256 = _check_hex(sha256)
+    unpinned = {p.archive.url for p in entry.parts if p.archive is not None and p.archive.sha256 is None
+                and not (p.sha256 and p.base_url)}
+    if sha256 is not None and len(unpinned) != 1:
+        raise UsageError(f"--sha256: dataset {entry.name} has "
+                         + ("no unpinned archive; its checksums are built in" if not unpinned
+                            else f"{len(unpinned)} unpinned archives; download them one by one"))
+    root = Path(root).expanduser()
+    for part in entry.parts:
+        if not check_part(part, [root]).problem:
+            _log(f"{entry.name}: {root / part.folder} is already complete")
+            continue
+        _fetch_part(entry, part, root, sha256, unverified, progress)
+        problem = check_part(part, [root]).problem
+        if problem:
+            raise DataError(f"dataset {entry.name}: after download, {problem}")
+    return root
+
+
+# -- custom archives ----------------------------------------------------------------------------
+
+def download_dataset(name: str, root: str | Path, *, url: str, sha256: str | None = None, unverified: bool = False,
                      progress: bool = True) -> Path:
-    """Download and extract a dataset into ``root/name``; return that folder.
+    """Download the archive at ``url`` and extract it into ``root/name``; return that folder.
 
-    :param name: a key of :data:`SOURCES` (``DIV2K``, ``Set5``, ``Set14``, ``BSD100``,
-        ``Urban100``, case-insensitive) or any folder name together with ``url``.
-    :param root: where datasets live; created if missing.
-    :param url: another location of the archive (``file://`` URLs work); with an unknown
-        ``name`` the whole archive is extracted (minus a single top-level folder).
-    :param sha256: the expected checksum of the archive. When ``None`` and the table has none,
-        the checksum is computed and printed, not checked.
-    :param progress: show a progress bar (tqdm) on stderr.
+    :param name: the folder name (letters, digits, ``-``, ``_``, ``.``).
+    :param url: the archive (``file://`` URLs work); a single top-level folder is stripped.
+    :param sha256: its expected checksum; without it the download is refused unless ``unverified``.
     :returns: the dataset folder, for ``folder:PATH``. A folder that already holds images is
         returned as is, without downloading.
+    :raises UsageError: a bad name or checksum, or no checksum and not ``unverified``.
     :raises DataError: network failure, checksum mismatch (both hashes named, file removed),
-        unreadable archive, unsafe member path, or a missing folder inside the archive.
+        unreadable archive, unsafe member path.
     """
-    source = _resolve_source(name, url, sha256)
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", name or ""):
+        raise UsageError(f"dataset name {name!r}: use letters, digits, '-', '_' or '.' (it becomes a folder name)")
+    sha256 = _check_hex(sha256)
+    if sha256 is None and not unverified:
+        raise _refuse_unpinned(f"archive for {name}", url)
     root = Path(root).expanduser()
-    target = root / source.name
+    target = root / name
     if target.is_dir() and list_image_files(target):
-        _log(f"{source.name} is already in {target}")
+        _log(f"{name} is already in {target}")
         return target
     if target.exists() and (not target.is_dir() or any(target.iterdir())):
         raise DataError(f"{target} exists and holds no images; remove it or choose another root")
     root.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{source.name}.", dir=root))
+    staging = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=root))
     try:
-        for part in source.parts:
-            archive = _fetch(part, root / DOWNLOADS_DIR, source.name, progress)
-            _install(archive, part, staging / part.dest if part.dest else staging, root)
+        archive = fetch(url, sha256, root / DOWNLOADS_DIR, _archive_name(url), progress=progress)
+        _install(archive, ArchivePart(url, sha256), staging, root)
         if not list_image_files(staging):
-            raise DataError(f"the archive(s) of {source.name} contain no image files")
+            raise DataError(f"the archive of {name} contains no image files")
         if target.exists():
             target.rmdir()  # empty, checked above
         os.replace(staging, target)
     finally:
         if staging.exists():
             shutil.rmtree(staging, ignore_errors=True)
-    _log(f"{source.name}: {len(list_image_files(target))} images in {target} (use folder:{target})")
+    _log(f"{name}: {len(list_image_files(target))} images in {target} (use folder:{target})")
     return target
-
-
-# -- download ---------------------------------------------------------------------------------
-
-def _file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(_CHUNK), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-def _archive_name(url: str) -> str:
-    base = PurePosixPath(urllib.parse.unquote(urllib.parse.urlsplit(url).path)).name
-    return re.sub(r"[^A-Za-z0-9_.-]", "_", base) or "archive"
-
-
-def _fetch(part: ArchivePart, folder: Path, label: str, progress: bool) -> Path:
-    """The archive of ``part`` in ``folder``, downloaded unless a verified copy is there."""
-    folder.mkdir(parents=True, exist_ok=True)
-    digest = hashlib.sha256(part.url.encode()).hexdigest()[:8]  # two URLs, same file name
-    path = folder / f"{digest}-{_archive_name(part.url)}"
-    if path.is_file() and (part.sha256 is None or _file_sha256(path) == part.sha256.lower()):
-        return path
-    partial = path.with_name(path.name + ".part")
-    try:
-        got = _stream(part.url, partial, f"{label} {_archive_name(part.url)}", progress)
-    except BaseException:
-        partial.unlink(missing_ok=True)
-        raise
-    if part.sha256 is not None and got != part.sha256.lower():
-        partial.unlink(missing_ok=True)
-        raise DataError(f"checksum mismatch for {part.url}: expected sha256 {part.sha256.lower()}, got {got}; "
-                        "the download was removed")
-    if part.sha256 is None:
-        _log(f"sha256 of {part.url}: {got} (no known checksum to verify; pass sha256= to pin it)")
-    os.replace(partial, path)
-    return path
-
-
-def _stream(url: str, dest: Path, label: str, progress: bool) -> str:
-    from tqdm import tqdm
-
-    h = hashlib.sha256()
-    try:
-        with urllib.request.urlopen(url, timeout=60) as response, open(dest, "wb") as out:
-            total = response.headers.get("Content-Length")
-            with tqdm(total=int(total) if total and total.isdigit() else None, unit="B", unit_scale=True,
-                      unit_divisor=1024, desc=label, disable=not progress, file=sys.stderr) as bar:
-                for chunk in iter(lambda: response.read(_CHUNK), b""):
-                    out.write(chunk)
-                    h.update(chunk)
-                    bar.update(len(chunk))
-    except (urllib.error.URLError, OSError, ValueError) as exc:
-        reason = getattr(exc, "reason", None) or exc
-        raise DataError(f"cannot download {url}: {reason}") from None
-    return h.hexdigest()
 
 
 # -- extraction -------------------------------------------------------------------------------
@@ -246,15 +254,28 @@ def _members(archive: Path) -> Iterator[tuple[PurePosixPath, bool, Callable[[], 
     raise DataError(f"{archive} is not a zip or tar archive; the download may be an error page or truncated")
 
 
+def _below(rel: PurePosixPath, member: tuple[str, ...]) -> PurePosixPath | None:
+    """``rel`` below the first run of folders equal to ``member`` (``a/General100/x.png`` ->
+    ``x.png`` for ``General100``): archives differ in what they wrap their folders in."""
+    k = len(member)
+    for i in range(len(rel.parts) - k):
+        if rel.parts[i:i + k] == member:
+            return PurePosixPath(*rel.parts[i + k:])
+    return None
+
+
 def _install(archive: Path, part: ArchivePart, dest: Path, root: Path) -> None:
-    """Extract the ``part.member`` folder of ``archive`` into ``dest``."""
-    member = PurePosixPath(*[p for p in part.member.split("/") if p]) if part.member else None
+    """Extract the ``part.member`` folder of ``archive`` (wherever it sits) into ``dest``."""
+    member = tuple(p for p in part.member.split("/") if p)
     scratch = Path(tempfile.mkdtemp(prefix=".extract.", dir=root))
     try:
         extracted_any = False
         for rel, is_dir, opener in _members(archive):
-            if member is not None and member not in rel.parents:
-                continue
+            if member:
+                below = _below(rel, member)
+                if below is None:
+                    continue
+                rel = PurePosixPath("_member", below)
             out = scratch.joinpath(*rel.parts)
             if is_dir:
                 out.mkdir(parents=True, exist_ok=True)
@@ -263,8 +284,8 @@ def _install(archive: Path, part: ArchivePart, dest: Path, root: Path) -> None:
             with opener() as src, open(out, "wb") as dst:  # type: ignore[misc, union-attr]
                 shutil.copyfileobj(src, dst, _CHUNK)
             extracted_any = True
-        if member is not None:
-            top = scratch.joinpath(*member.parts)
+        if member:
+            top = scratch / "_member"
             if not extracted_any or not top.is_dir():
                 raise DataError(f"archive {archive.name} has no folder {part.member!r}; it may not be the "
                                 f"expected file (url {part.url})")
@@ -274,6 +295,8 @@ def _install(archive: Path, part: ArchivePart, dest: Path, root: Path) -> None:
         dest.parent.mkdir(parents=True, exist_ok=True)
         if dest.exists():
             for item in top.iterdir():
+                if (dest / item.name).is_dir():
+                    shutil.rmtree(dest / item.name)
                 os.replace(item, dest / item.name)
         else:
             os.replace(top, dest)

@@ -1,9 +1,14 @@
-"""The hr-fraction split: which training images keep their HR (paired) and which are LR-only.
+"""The hr-fraction split (paired vs LR-only) and the validation split (train vs val).
 
 Images are ranked by ``sha256(seed, id)`` and the paired subset is a prefix of that ranking, so
 for one seed the subsets are **nested**: every image paired at ``--hr-fraction 0.01`` is also
 paired at 0.05, 0.25 and 1. Comparing fractions then measures the value of extra HR, not luck
 in which images were drawn. The ranking depends on the ids only, never on their order.
+
+The validation split (:func:`val_keys`, :func:`split_train_val`) holds out
+:data:`VAL_FRACTION` of a dataset's training images by **content** hash, whatever the seed;
+the hr-fraction split then draws from what is left (``train``), so no val image is ever paired
+or LR-only in training.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ import hashlib
 import json
 import math
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 from ..errors import DataError, UsageError
 
@@ -98,3 +103,50 @@ def split_by_hr_fraction(image_ids: Sequence[str], hr_fraction: float, seed: int
         {"paired": sorted(paired), "lr_only": sorted(lr_only), "hr_fraction": fraction, "seed": seed},
         sort_keys=True).encode()).hexdigest()
     return SplitManifest(fraction, seed, paired, lr_only, digest)
+
+
+# -- validation split --------------------------------------------------------------------------
+
+#: Share of the content-hash range held out as ``val``: about 10% of a training set, at least 1
+#: image of 2 or more (29 of sr291's 291).
+VAL_FRACTION = 0.1
+
+
+def pixel_hash(pixels: Any) -> str:
+    """Hex SHA-256 of an image's shape and ``uint8`` pixels: the same for a renamed or re-encoded file."""
+    h = hashlib.sha256(f"{tuple(pixels.shape)}\0".encode())
+    h.update(pixels.contiguous().numpy().tobytes())
+    return h.hexdigest()
+
+
+def _val_unit(content_hash: str) -> float:
+    """A number in [0, 1) that depends only on the content."""
+    return int.from_bytes(hashlib.sha256(f"srbench-val\0{content_hash}".encode()).digest()[:8], "big") / 2.0 ** 64
+
+
+def rank_by_content(content: Mapping[str, str]) -> list[str]:
+    """The keys of ``content`` (item -> content hash) in validation order (see :func:`val_keys`)."""
+    return sorted(content, key=lambda k: (_val_unit(content[k]), k))
+
+
+def val_keys(content: Mapping[str, str], fraction: float = VAL_FRACTION) -> set[str]:
+    """The keys of ``content`` (item -> content hash) held out as validation.
+
+    An item is held out when ``sha256("srbench-val", its content hash)`` falls in the lowest
+    ``fraction`` of the hash range, so the choice depends on content only: renaming,
+    reordering, adding or removing files moves no other file, and no seed enters it (every
+    trial keeps the same val). With 2 or more items at least one is held out (the lowest hash)
+    and at least one stays (the highest); a lone item stays in training.
+    """
+    if len(content) < 2:
+        return set()
+    ranked = rank_by_content(content)
+    held = {k for k in ranked if _val_unit(content[k]) < fraction} or {ranked[0]}
+    held.discard(ranked[-1])
+    return held
+
+
+def split_train_val(images: Sequence[Any], fraction: float = VAL_FRACTION) -> tuple[list[Any], list[Any]]:
+    """``(train, val)`` of a dataset's training images (:class:`~srbench.interfaces.Image`), by pixel hash."""
+    held = val_keys({img.id: pixel_hash(img.pixels) for img in images}, fraction)
+    return [i for i in images if i.id not in held], [i for i in images if i.id in held]

@@ -13,9 +13,11 @@ from typing import ClassVar, Literal
 
 import torch
 
-#: ``train``: images a method may learn from; ``test``: held out for scoring;
-#: ``all``: every image (a dataset named only in ``--test-datasets``).
-Split = Literal["train", "test", "all"]
+#: ``train``: images a method may learn from; ``val``: training images held out for choosing
+#: settings (``--eval-split val``; see :func:`srbench.data.split.split_train_val`), never in
+#: ``train``; ``test``: held out for scoring; ``all``: every image (a dataset named only in
+#: ``--test-datasets``).
+Split = Literal["train", "val", "test", "all"]
 
 
 @dataclass(frozen=True)
@@ -43,10 +45,12 @@ class Image:
 
 
 class Dataset(ABC):
-    """A named set of images split by image into train and test.
+    """A named set of images split by image into train, val and test.
 
     The split must be a pure function of the dataset's content and name, so that no test image
-    is ever seen in training whatever the seed.
+    is ever seen in training whatever the seed. ``val`` is taken from the training images by
+    content (built-ins use :func:`srbench.data.split.split_train_val`); ``train`` excludes it.
+    A dataset without training images may return an empty ``train``/``val``.
     """
 
     #: Name as typed by users, including any argument (``folder:/data/set5``).
@@ -65,3 +69,8 @@ class Dataset(ABC):
     def describe(self) -> str:
         """One line for ``srbench list`` and results."""
         return self.name
+
+    def default_test_datasets(self) -> list[str]:
+        """Datasets to score on when ``--test-datasets`` is not given; ``[]`` means this dataset's
+        own test split. A training set without a test split names the test sets present."""
+        return []

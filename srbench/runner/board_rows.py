@@ -94,7 +94,7 @@ def method_variants(results: Iterable[dict[str, Any]]) -> dict[str, str]:
 def _spec_columns(r: dict[str, Any], label: str) -> dict[str, Any]:
     spec = r.get(KEY_SPEC, {})
     return {"method": label, "method_name": spec.get("method"), "method_version": spec.get("method_version") or "",
-            "scale": spec.get("scale"), "degradation": spec.get("degradation"), "hr_fraction": spec.get("hr_fraction"),
+            "dataset": spec.get("dataset"), "scale": spec.get("scale"), "degradation": spec.get("degradation"), "hr_fraction": spec.get("hr_fraction"),
             "hr_source": spec.get("hr_source"), "seed": spec.get("seed")}
 
 

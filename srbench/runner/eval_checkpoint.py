@@ -19,7 +19,7 @@ from ..training.trainer import CHECKPOINT_NAME, load_method_weights
 from .evaluate import evaluate
 from .runner import Runner
 
-SPLITS = ("auto", "test", "all")
+SPLITS = ("auto", "test", "val", "all")
 
 
 def _trial_files(checkpoint: str | Path) -> tuple[Path, dict[str, Any]]:
@@ -97,6 +97,8 @@ def evaluate_method(*, method: str | None, dataset: str, scale: int, checkpoint:
     if split == "auto":
         split = "test" if dataset == config.dataset and checkpoint is not None else "all"
     images = build_test_set(ds.images(cast(Split, split)), degradation=runner.degradation, seed=0, max_side=max_side)
+    if not images:  # a training set without a test split (sr291): nothing to score
+        raise UsageError(f"dataset {dataset} has no images in its {split} split; use --split val or all")
     ev = evaluate(instance.super_resolve, images, runner.metrics, scale=config.scale,
                   degradation=runner.degradation, device=runner.device)
     return {"method": method, "dataset": dataset, "scale": config.scale, "split": split, **ev.mean,

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from ..published import published_lines
 from ..results import (
     KEY_INFERENCE_MS_PER_MP,
     KEY_PARAMS,
@@ -42,7 +43,7 @@ __all__ = ["GROUP_KEYS", "aggregate", "build_leaderboard", "method_labels", "met
 
 #: Columns every leaderboard.csv has, in this order; metrics, costs and intervals follow.
 BASE_COLUMNS = ["method", "method_version", "test_dataset", "scale", "degradation", "hr_fraction", "hr_source",
-                "seeds", "status", "reason", "flags"]
+                "seeds", "status", "reason", "flags", "dataset"]
 COST_COLUMNS = [KEY_TRAIN_SECONDS, KEY_PARAMS, KEY_INFERENCE_MS_PER_MP]
 #: Internal: the registered method name behind a row label (not written to the csv).
 _NAME = "method_name"
@@ -86,6 +87,7 @@ def aggregate(df: pd.DataFrame, settings: BoardSettings | None = None) -> pd.Dat
         ok = g[g["status"] == STATUS_OK]
         row.update({_NAME: g[_NAME].iloc[0], "method_version": g["method_version"].iloc[0],
                     "hr_source": g["hr_source"].iloc[0], "seeds": int(g["seed"].nunique()),
+                    "dataset": ", ".join(sorted({str(d) for d in g["dataset"].dropna()})),
                     "status": _status(list(g["status"])),
                     "reason": "; ".join(sorted({str(x) for x in g["reason"] if x}))})
         for c in value_cols:
@@ -234,6 +236,8 @@ def to_markdown(agg: pd.DataFrame, variants: dict[str, str] | None = None, *,
                 cells = [r["method"], r["paired_basis"], *(paired_cell(r, m) for m in with_diff)]
                 lines.append("| " + " | ".join(str(c).replace("|", "/") for c in cells) + " |")
             lines.append("")
+        test, scale, deg, _ = keys
+        lines += published_lines(g, str(test), int(scale), str(deg))  # "published, not run here" rows
     if variants:
         lines += ["## Variants", "", ("Rows of one method with different options or code versions; what sets "
                   "each apart:"), ""]

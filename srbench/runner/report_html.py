@@ -16,6 +16,7 @@ from typing import Any
 
 import pandas as pd
 
+from ..published import published_html
 from ..results import KEY_PARAMS, KEY_TRAIN_SECONDS, STATUS_OK
 from .board_rows import GROUP_KEYS
 from .board_settings import BoardSettings
@@ -104,7 +105,8 @@ def _tables(agg: pd.DataFrame, settings: BoardSettings) -> str:
     for keys, g in agg.groupby(GROUP_KEYS, sort=True, dropna=False):
         test, scale, deg, frac = keys
         parts.append(f"<h3>{html.escape(str(test))}, x{scale}, {html.escape(str(deg))}, hr_fraction {frac:g}</h3>")
-        parts.append(_main_table(g, shown, settings) + _paired_table(g, settings))
+        parts.append(_main_table(g, shown, settings) + _paired_table(g, settings)
+                     + published_html(g, str(test), int(scale), str(deg)))  # "published, not run here" rows
     return "".join(parts)
 
 

@@ -175,8 +175,15 @@ class Runner:
         return device
 
     def _open_test_datasets(self) -> dict[str, tuple[Dataset, Split]]:
-        """Name -> (dataset, split). The training dataset contributes its test split only."""
-        names = self.config.test_datasets or [self.config.dataset]
+        """Name -> (dataset, split). The training dataset contributes its test split only; with
+        ``eval_split`` ``val``, its validation split alone, as ``DATASET/val`` (its own table)."""
+        if self.config.eval_split == "val":
+            if self.config.test_datasets:
+                self.log(f"srbench: note: --eval-split val scores {self.config.dataset}/val only; "
+                         f"--test-datasets {','.join(self.config.test_datasets)} are not scored")
+            return {f"{self.config.dataset}/val": (self.train_dataset, "val")}
+        names = (self.config.test_datasets or self.train_dataset.default_test_datasets()
+                 or [self.config.dataset])
         out: dict[str, tuple[Dataset, Split]] = {}
         for name in names:
             if name == self.config.dataset:
@@ -466,6 +473,9 @@ class Runner:
             dataset, split = self.test_datasets[name]
             images = build_test_set(dataset.images(split), degradation=self.degradation,
                                     seed=EVAL_SEED, max_side=self.profile.eval_max_side)
+            if not images:  # e.g. --test-datasets sr291: a training set without a test split
+                raise DataError(f"test dataset {name} has no images in its {split} split; name a test set "
+                                "(--test-datasets set5) or use --eval-split val")
             self._test_cache[name] = images
             _save_reference_samples(images, self.out / "samples" / _safe_name(name), self.config.scale)
         return self._test_cache[name]

@@ -10,6 +10,9 @@ Split:
   folder with a single image is test-only: one image cannot be both, and a lone image is far
   more useful scored (``--test-datasets folder:x``) than trained on.
 
+Of the training images, 10% (at least 1 of 2 or more) are held out as ``val`` by pixel hash
+(:func:`srbench.data.split.split_train_val`): renaming or re-encoding a file does not move it.
+
 ``images("all")`` is every image. Ids are paths relative to the split folder without extension
 (``"img"``, ``"sub/img"``); two files that would share an id (``a.png`` and ``a.jpg``) keep
 their extension. Files are decoded on first use and cached by the instance.
@@ -21,6 +24,7 @@ import hashlib
 from pathlib import Path
 
 from srbench.data.images import IMAGE_EXTENSIONS, list_image_files, load_image
+from srbench.data.split import split_train_val
 from srbench.errors import DataError, UsageError
 from srbench.interfaces import Dataset, Image, Split
 
@@ -66,6 +70,7 @@ class FolderDataset(Dataset):
         self.root = path
         self._splits = self._index()
         self._cache: dict[Path, Image] = {}
+        self._train_val: tuple[list[Image], list[Image]] | None = None
 
     def _index(self) -> dict[str, list[tuple[Path, str]]]:
         train_dir, test_dir = self.root / "train", self.root / "test"
@@ -102,12 +107,16 @@ class FolderDataset(Dataset):
         return self._cache[path]
 
     def images(self, split: Split) -> list[Image]:
+        if split in ("train", "val"):
+            if self._train_val is None:
+                self._train_val = split_train_val([self._load(p, i) for p, i in self._splits["train"]])
+            return list(self._train_val[0 if split == "train" else 1])
         if split not in self._splits:
-            raise UsageError(f"dataset split {split!r}: expected train, test or all")
+            raise UsageError(f"dataset split {split!r}: expected train, val, test or all")
         return [self._load(path, image_id) for path, image_id in self._splits[split]]
 
     def describe(self) -> str:
-        return f"{self.name}: {len(self._splits['train'])} train, {len(self._splits['test'])} test images"
+        return f"{self.name}: {len(self._splits['train'])} train + val, {len(self._splits['test'])} test images"
 
 
 def create(argument: str | None) -> Dataset:

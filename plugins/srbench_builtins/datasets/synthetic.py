@@ -7,7 +7,8 @@ fine texture. Image ``i`` is drawn from a generator seeded with ``(SEED, i, SIZE
 ``synthetic:8x96`` is the first 8 images of ``synthetic:12x96``.
 
 Defaults: 12 images of 96x96. Split, fixed: the last ``max(1, COUNT // 4)`` images are test
-(3 of 12), the others train. ``images("all")`` is every image.
+(3 of 12); of the others, 10% (at least 1) are val by pixel hash
+(:func:`srbench.data.split.split_train_val`) and the rest train. ``images("all")`` is every image.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from srbench.data.split import split_train_val
 from srbench.errors import UsageError
 from srbench.interfaces import Dataset, Image, Split
 
@@ -123,13 +125,14 @@ class SyntheticDataset(Dataset):
     def images(self, split: Split) -> list[Image]:
         n_test = max(1, self.count // 4)
         images = self._all()
-        if split == "train":
-            return images[: self.count - n_test]
+        if split in ("train", "val"):
+            train, val = split_train_val(images[: self.count - n_test])
+            return train if split == "train" else val
         if split == "test":
             return images[self.count - n_test:]
         if split == "all":
             return list(images)
-        raise UsageError(f"dataset split {split!r}: expected train, test or all")
+        raise UsageError(f"dataset split {split!r}: expected train, val, test or all")
 
     def describe(self) -> str:
         n_test = max(1, self.count // 4)
