@@ -87,7 +87,7 @@ def aggregate(df: pd.DataFrame, settings: BoardSettings | None = None) -> pd.Dat
         ok = g[g["status"] == STATUS_OK]
         row.update({_NAME: g[_NAME].iloc[0], "method_version": g["method_version"].iloc[0],
                     "hr_source": g["hr_source"].iloc[0], "seeds": int(g["seed"].nunique()),
-                    "dataset": ", ".join(sorted({str(d) for d in g["dataset"].dropna()})),
+                    "dataset": ", ".join(sorted({str(d) for d in g["dataset"].dropna()})) if "dataset" in g else "",
                     "status": _status(list(g["status"])),
                     "reason": "; ".join(sorted({str(x) for x in g["reason"] if x}))})
         for c in value_cols:
