@@ -140,3 +140,26 @@ def test_rows_never_mix_method_versions(tmp_path):
     assert table.loc["srresnet@0.1.0/r1", "variant"] == "version=0.1.0/r1"
     md = md_path.read_text()
     assert "| srresnet@0.1.0/r2 |" in md and "- `srresnet@0.1.0/r1`: version=0.1.0/r1" in md
+
+
+def test_rows_never_mix_profiles_or_training_sets(tmp_path):
+    """Two profiles (or training sets) of one method in one folder are two rows, each named in the legend."""
+    from srbench.runner.leaderboard import write_leaderboard
+
+    runs = (("p48", {"patch_size": 48}, "sr291", 28.0), ("p64", {"patch_size": 64}, "sr291", 28.4),
+            ("t91", {"patch_size": 48}, "t91", 27.9))
+    for trial_id, profile, dataset, psnr in runs:
+        folder = tmp_path / "trials" / trial_id
+        folder.mkdir(parents=True)
+        (folder / "result.json").write_text(json.dumps({
+            "trial_id": trial_id, "status": "ok", "reason": "",
+            "spec": {"method": "srresnet", "method_options": {"lr": 5e-4}, "scale": 4, "degradation": "bicubic",
+                     "hr_fraction": 1.0, "hr_source": "paired", "seed": 0, "test_datasets": ["set5"],
+                     "dataset": dataset, "profile": profile},
+            "metrics": {"set5": {"mean": {"psnr_y": psnr}}}}))
+    csv_path, _, _ = write_leaderboard(tmp_path)
+    table = pd.read_csv(csv_path, keep_default_na=False)
+    assert len(table) == 3 and list(table["seeds"]) == [1, 1, 1]
+    variants = sorted(table["variant"])
+    assert variants == ["dataset=sr291, profile.patch_size=48", "dataset=sr291, profile.patch_size=64",
+                        "dataset=t91, profile.patch_size=48"]

@@ -33,13 +33,29 @@ def _version(spec: dict[str, Any]) -> str:
     return str(spec.get("method_version") or UNVERSIONED)
 
 
+#: Spec fields besides the method's options that make trials of one method differ within a table
+#: (the table's own keys and the seed aside): a row never averages two profiles or training sets.
+_SETTING_FIELDS = ("dataset", "hr_source", "deterministic", "amp")
+_SETTING_TABLES = ("profile", "degradation_options")
+
+
+def _settings(spec: dict[str, Any]) -> dict[str, Any]:
+    """What a row of one method holds fixed: its options, then ``profile.FIELD``, ``dataset``, ... ."""
+    settings = dict(spec.get("method_options") or {})
+    for table in _SETTING_TABLES:
+        settings.update({f"{table}.{k}": v for k, v in (spec.get(table) or {}).items()})
+    settings.update({k: spec[k] for k in _SETTING_FIELDS if k in spec})
+    return settings
+
+
 def _options(spec: dict[str, Any]) -> str:
-    return json.dumps(spec.get("method_options") or {}, sort_keys=True)
+    return json.dumps(_settings(spec), sort_keys=True, default=str)
 
 
 def method_labels(results: Iterable[dict[str, Any]]) -> dict[str, str]:
-    """Trial id -> row label: the method name, plus ``[<6-hex hash of its options>]`` when one
-    folder holds trials of the method with different options, plus ``@<method_version>`` when it
+    """Trial id -> row label: the method name, plus ``[<6-hex hash of its settings>]`` when one
+    folder holds trials of the method with different options (or profiles, training sets, HR
+    sources: :func:`_settings`), plus ``@<method_version>`` when it
     holds trials of the method from different versions (so neither is averaged together)."""
     options: dict[str, set[str]] = {}
     versions: dict[str, set[str]] = {}
@@ -78,7 +94,7 @@ def method_variants(results: Iterable[dict[str, Any]]) -> dict[str, str]:
         spec = r.get(KEY_SPEC, {})
         label = labels.get(r.get("trial_id", ""), spec.get("method"))
         if label != spec.get("method"):
-            by_method.setdefault(spec.get("method"), {})[label] = (spec.get("method_options") or {}, _version(spec))
+            by_method.setdefault(spec.get("method"), {})[label] = (_settings(spec), _version(spec))
     legend = {}
     for variants in by_method.values():
         opts = {label: o for label, (o, _) in variants.items()}
