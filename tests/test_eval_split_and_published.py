@@ -55,6 +55,15 @@ def test_val_run_scores_the_validation_split_only(tmp_path, system, capsys) -> N
     assert val_ids and val_ids.isdisjoint(trained_on)
 
 
+def test_val_run_of_a_dataset_named_without_argument(tmp_path, system) -> None:
+    """``default/val`` is a table name, not a dataset spec: planning must not parse it as one."""
+    summary = run(_config(tmp_path, methods=["bicubic"], dataset="default", eval_split="val"), plugins=system,
+                  progress=False)
+    assert summary.exit_code == 0 and [r["status"] for r in summary.results] == ["ok"]
+    assert list(summary.results[0]["metrics"]) == ["default/val"]
+    assert "datasets/default" in summary.results[0]["spec"]["component_versions"]
+
+
 def test_bad_eval_split_is_a_usage_error() -> None:
     with pytest.raises(UsageError, match="--eval-split 'dev': accepted values are test, val"):
         RunConfig(eval_split="dev").validate()

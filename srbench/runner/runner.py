@@ -257,7 +257,9 @@ class Runner:
         """
         entry = self.registries.degradations.get(self.config.degradation)
         out = {f"degradations/{entry.name}": component_version(entry.version, entry.factory)}
-        datasets = {self.config.dataset: self.train_dataset, **{n: d for n, (d, _) in self.test_datasets.items()}}
+        datasets = {self.config.dataset: self.train_dataset}
+        for name, (dataset, _) in self.test_datasets.items():  # keyed by the dataset, not its table (sr291/val)
+            datasets[dataset.name or name] = dataset
         if self.hr_source_dataset is not None:
             datasets[self.config.hr_source] = self.hr_source_dataset
         for spec, dataset in datasets.items():
