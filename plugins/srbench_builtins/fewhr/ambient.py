@@ -78,9 +78,9 @@ import torch
 from srbench.errors import UsageError
 from srbench.ops import imresize
 from srbench.options import option
-from srbench_builtins.methods.gan_common import Adversary, create_adversarial, discriminator_step, \
+from srbench_builtins.methods.gan_common import Adversary, discriminator_step, \
     generator_adversarial_loss
-from srbench_builtins.methods.adversarial_schedule import CriticOptions
+from srbench_builtins.methods.adversarial_schedule import DiscriminatorOptions
 from srbench_builtins.methods.schedules import check_fraction
 
 from .crops import LRImageCropper, random_crops
@@ -94,16 +94,13 @@ AmbientMode = Literal["ambient", "unmeasure", "consistency"]
 
 
 @dataclass(frozen=True)
-class AmbientTermOptions(CriticOptions):
+class AmbientTermOptions(DiscriminatorOptions):
     """Options of the ``ambient`` adversarial term."""
 
     mode: AmbientMode = option("ambient", "ambient (random measurements), unmeasure (GAN against bicubic-"
                                           "upsampled LR), consistency (no adversarial term: the ablation)")
-    discriminator: str = option("srgan", "discriminator network (srbench list discriminators)")
-    adversarial_loss: str = option("nonsaturating", "GAN objective (srbench list adversarial_losses)")
     lr_d: float | None = option(4e-4, "discriminator learning rate (TTUR's 4e-4: at the objective's 1e-4 D stayed "
                                       "at chance level through the quick budget); none = the objective's")
-    spectral_norm_d: bool = option(True, "spectral normalisation in the discriminator")
     min_factor: float = option(1.0, "mildest measurement: downscale the output by this factor (1 = none)")
     max_factor: float = option(2.0, "strongest measurement factor, at most the scale; 0 = the scale (the LR's own "
                                      "measurement; 12-px crops at x4 on the quick profile, where D stayed at chance)")
@@ -126,7 +123,7 @@ class AmbientTermOptions(CriticOptions):
                                           "compares like content (few paired tiles or another dataset's pool)")
 
     def __post_init__(self) -> None:
-        CriticOptions.__post_init__(self)
+        DiscriminatorOptions.__post_init__(self)
         check_fraction(self.blur_prob, "blur_prob")
         check_fraction(self.hr_real_fraction, "hr_real_fraction")
         if not self.min_factor >= 1.0:
@@ -198,10 +195,7 @@ class AmbientTerm(DiscriminatorTerm):
         critic_context = ctx
         if opts.mode == "ambient" and opts.condition_d:
             critic_context = dataclasses.replace(ctx, channels=ctx.channels + 2)
-        self.adversary = create_adversarial(
-            critic_context, discriminator=opts.discriminator, loss=opts.adversarial_loss,
-            real_label=opts.real_label, lr=opts.lr_d, spectral_norm=opts.spectral_norm_d, n_critic=opts.n_critic,
-            notes=self.trial_notes)
+        self.adversary = opts.create_adversary(critic_context, self.trial_notes)
 
     # -- samples ----------------------------------------------------------------------------
     def _draw(self, batch_size: int) -> MeasurementParams:

@@ -16,9 +16,9 @@ import torch
 
 from srbench.errors import IncompatibleError, UsageError
 from srbench.options import option
-from srbench_builtins.methods.gan_common import Adversary, create_adversarial, discriminator_step, \
+from srbench_builtins.methods.gan_common import Adversary, discriminator_step, \
     generator_adversarial_loss
-from srbench_builtins.methods.adversarial_schedule import CriticOptions
+from srbench_builtins.methods.adversarial_schedule import DiscriminatorOptions
 
 from .crops import random_crops
 from .term_method import ConsistencyTermMethod, TermMethodOptions
@@ -27,20 +27,17 @@ from .unpaired_terms import register_term
 
 
 @dataclass(frozen=True)
-class UnsupervisedTermOptions(CriticOptions):
+class UnsupervisedTermOptions(DiscriminatorOptions):
     """Options of the ``unsupervised`` adversarial term (SR outputs vs unpaired HR)."""
 
-    discriminator: str = option("srgan", "discriminator network (srbench list discriminators)")
-    adversarial_loss: str = option("nonsaturating", "GAN objective (srbench list adversarial_losses)")
     lr_d: float | None = option(4e-4, "discriminator learning rate (TTUR's 4e-4: at the objective's 1e-4 D stayed "
                                       "at chance level through the quick budget); none = the objective's")
-    spectral_norm_d: bool = option(True, "spectral normalisation in the discriminator (SRGAN report)")
     critic_crop: int = option(0, "side (HR px) of the random crops D sees, drawn independently for real and "
                                  "fake images; 0 = the patch side minus the scale (random phase w.r.t. the "
                                  "generator's pixel-shuffle grid), -1 = whole patches")
 
     def __post_init__(self) -> None:
-        CriticOptions.__post_init__(self)
+        DiscriminatorOptions.__post_init__(self)
         if self.critic_crop < -1:
             raise ValueError(f"invalid critic_crop {self.critic_crop}; expected -1 (whole), 0 (auto) or a side in px")
 
@@ -83,9 +80,7 @@ class UnsupervisedTerm(DiscriminatorTerm):
                                     "this trial has none (use --hr-source folder:PATH or another dataset, or "
                                     "--hr-source paired with hr_fraction > 0)")
         self.trial_notes: list[str] = []
-        self.adversary: Adversary = create_adversarial(
-            ctx, discriminator=opts.discriminator, loss=opts.adversarial_loss, real_label=opts.real_label,
-            lr=opts.lr_d, spectral_norm=opts.spectral_norm_d, n_critic=opts.n_critic, notes=self.trial_notes)
+        self.adversary: Adversary = opts.create_adversary(ctx, self.trial_notes)
         self.replay = opts.replay_buffer(ctx.seed)
         self._last_real: torch.Tensor | None = None
 

@@ -30,13 +30,17 @@ adversarial schedule"); a method that lacked a trick before this block keeps it 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterable
+from typing import TYPE_CHECKING, Iterable
 
 import torch
 
 from srbench.options import option
 
+from .gan_common import Adversary, create_adversarial
 from .replay import ReplayBuffer
+
+if TYPE_CHECKING:
+    from srbench.interfaces import MethodContext
 from .schedules import LRDecay, PhasePlan, Ramp, RampShape, check_fraction, decay_learning_rates, steps_of
 
 #: Phase names, in budget order (``d_only`` is empty unless ``d_only_fraction`` > 0).
@@ -90,6 +94,34 @@ class CriticOptions:
     def replay_buffer(self, seed: int) -> ReplayBuffer:
         """A replay buffer of ``replay_size`` images drawing from its own generator seeded ``seed``."""
         return ReplayBuffer(self.replay_size, seed=seed)
+
+
+@dataclass(frozen=True)
+class DiscriminatorOptions(CriticOptions):
+    """:class:`CriticOptions` for a critic that is a registered discriminator trained with a GAN objective
+    (``srgan``, and the ``ambient`` and ``unsupervised`` terms)."""
+
+    discriminator: str = option("srgan", "discriminator network (srbench list discriminators)")
+    adversarial_loss: str = option("nonsaturating", "GAN objective (srbench list adversarial_losses)")
+    lr_d: float | None = option(None, "discriminator learning rate; none = the objective's recommended one (1e-4 "
+                                      "for nonsaturating)")
+    spectral_norm_d: bool = option(True, "spectral normalisation in the discriminator (SRGAN report)")
+
+    def __post_init__(self) -> None:
+        CriticOptions.__post_init__(self)
+        if self.lr_d is not None and not self.lr_d > 0:
+            raise ValueError(f"invalid lr_d {self.lr_d!r}; expected a positive number or none")
+
+    def create_adversary(self, context: "MethodContext", notes: list[str] | None = None, *,
+                         batch_norm: bool | None = None) -> Adversary:
+        """The discriminator, objective and optimizer these options describe, with ``real_label`` and ``n_critic``.
+
+        :param context: the trial's context (a copy with more ``channels`` for a conditioned critic).
+        :param batch_norm: see :func:`~.gan_common.create_adversarial`.
+        """
+        return create_adversarial(context, discriminator=self.discriminator, loss=self.adversarial_loss,
+                                  real_label=self.real_label, lr=self.lr_d, spectral_norm=self.spectral_norm_d,
+                                  batch_norm=batch_norm, n_critic=self.n_critic, notes=notes)
 
 
 @dataclass(frozen=True)
@@ -149,5 +181,5 @@ class AdversarialSchedule:
         decay_learning_rates(optimizers, self.options.lr_decay, step, self.total_steps)
 
 
-__all__ = ["AdversarialOptions", "AdversarialSchedule", "CriticOptions", "D_ONLY", "JOINT", "PRETRAIN",
-           "ScheduleOptions"]
+__all__ = ["AdversarialOptions", "AdversarialSchedule", "CriticOptions", "D_ONLY", "DiscriminatorOptions", "JOINT",
+           "PRETRAIN", "ScheduleOptions"]

@@ -21,7 +21,6 @@ from srbench.options import option
 
 from .gan_common import (
     Adversary,
-    create_adversarial,
     create_generator,
     create_generator_optimizer,
     discriminator_step,
@@ -29,21 +28,19 @@ from .gan_common import (
     generator_spec,
 )
 from .perceptual import VGGFeatureLoss, pixel_loss, vgg19_layer_names, vgg19_missing_reason, vgg19_weights_path
-from .adversarial_schedule import D_ONLY, PRETRAIN, AdversarialOptions, AdversarialSchedule
+from .adversarial_schedule import D_ONLY, PRETRAIN, AdversarialOptions, AdversarialSchedule, DiscriminatorOptions
 from .schedules import LRDecay, Ramp, check_fraction, steps_of
 #: The only scale progressive growing handles: one x2 stage, then a second one.
 PROGRESSIVE_SCALE = 4
 
 
 @dataclass(frozen=True)
-class SRGANOptions(AdversarialOptions):
+class SRGANOptions(AdversarialOptions, DiscriminatorOptions):
     """Options of the ``srgan`` method (see :class:`SRGANMethod` for the reasoning behind the defaults)."""
 
     generator: str = option("srresnet_resize", "generator network (srbench list generators): srresnet_resize "
                                                "(srresnet's), srresnet (the paper's pixel shuffle), ...; progressive "
                                                "needs one with grow() (either srresnet)")
-    discriminator: str = option("srgan", "discriminator network (srbench list discriminators)")
-    adversarial_loss: str = option("nonsaturating", "GAN objective (srbench list adversarial_losses)")
     content_loss: Literal["mse", "l1", "vgg"] = option(
         "mse", "content loss of the joint phase: pixel mse/l1, or vgg (VGG19 features, SRGAN's VGG54)")
     pixel_loss: Literal["mse", "l1"] = option(
@@ -54,14 +51,11 @@ class SRGANOptions(AdversarialOptions):
                                   "(hub/checkpoints/vgg19-dcbb9e9d.pth), never downloaded")
     lr_g: float = option(5e-4, "generator learning rate (optimizer type from the adversarial loss: Adam for "
                                "nonsaturating)")
-    lr_d: float | None = option(None, "discriminator learning rate; none = the adversarial loss's recommended "
-                                      "one (1e-4 for nonsaturating)")
     lr_decay: LRDecay = option("cosine", "learning-rate decay of G and D over the budget: none, cosine, step "
                                          "(srgan keeps cosine: docs/methods.md, 'Learning-rate schedule')")
     d_only_fraction: float = option(0.05, "share of the budget, after the pre-training, spent training D alone "
                                           "(report: less than an epoch)")
     spectral_norm_g: bool = option(False, "spectral normalisation in the generator (report: on)")
-    spectral_norm_d: bool = option(True, "spectral normalisation in the discriminator (report: on)")
     batch_norm_d: bool | None = option(None, "batch norm in D when it has the option; none = its default, "
                                              "off for wgan-gp")
     progressive: bool = option(False, "train x2 first, then grow the generator to x4 (x4 only; a generator "
@@ -75,12 +69,11 @@ class SRGANOptions(AdversarialOptions):
 
     def __post_init__(self) -> None:
         AdversarialOptions.__post_init__(self)
+        DiscriminatorOptions.__post_init__(self)
         check_fraction(self.fade_in_fraction, "fade_in_fraction")
         check_fraction(self.progressive_switch, "progressive_switch", below_one=True)
-        for name in ("lr_g", "lr_d"):
-            value = getattr(self, name)
-            if value is not None and not value > 0:
-                raise ValueError(f"invalid {name} {value!r}; expected a positive number")
+        if not self.lr_g > 0:
+            raise ValueError(f"invalid lr_g {self.lr_g!r}; expected a positive number")
         if self.vgg_layer not in vgg19_layer_names():
             raise ValueError(f"unknown vgg_layer {self.vgg_layer!r}; accepted: conv1_1 ... conv5_4, relu1_1 ... "
                              f"relu5_4, pool1 ... pool5")
@@ -142,10 +135,7 @@ class SRGANMethod(Method):
         else:
             self.generator = create_generator(ctx, opts.generator, spectral_norm=opts.spectral_norm_g)
 
-        self.adversary: Adversary = create_adversarial(
-            ctx, discriminator=opts.discriminator, loss=opts.adversarial_loss, real_label=opts.real_label,
-            lr=opts.lr_d, spectral_norm=opts.spectral_norm_d, batch_norm=opts.batch_norm_d,
-            n_critic=opts.n_critic, notes=self.trial_notes)
+        self.adversary: Adversary = opts.create_adversary(ctx, self.trial_notes, batch_norm=opts.batch_norm_d)
         self.optimizer_g = create_generator_optimizer(self.generator.parameters(), self.adversary.loss, opts.lr_g)
         self.optimizer_g_x2 = (create_generator_optimizer(self.generator_x2.parameters(), self.adversary.loss,
                                                           opts.lr_g)
