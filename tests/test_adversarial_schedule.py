@@ -8,12 +8,17 @@ buffers filled, labels smoothed, learning rates decayed.
 
 from __future__ import annotations
 
+import functools
+import json
 from dataclasses import fields
 from typing import Any
 
 import pytest
 import torch
 
+import srbench.runner.runner as runner_module
+from srbench.api import run
+from srbench.config import RunConfig
 from srbench.data.pipeline import build_training_data
 from srbench.errors import UsageError
 from srbench.interfaces import MethodContext
@@ -36,13 +41,20 @@ def test_every_gan_method_is_found():
     assert {"srgan", "ambient", "pairwise", "unsupervised", "fewhr", "cyclesr"} <= set(GAN_METHODS)
 
 
+def routed(name: str, options: dict[str, Any]) -> dict[str, Any]:
+    """``options`` for method ``name``: in ``fewhr`` the critic's half of the block goes to its term."""
+    own = {f.name for f in fields(REGISTRIES.methods.get(name).factory.Options)}
+    options = dict(options)
+    critic = {k: options.pop(k) for k in list(options) if k in CRITIC_FIELDS and k not in own}
+    if critic:
+        options["term_options"] = tuple(f"{k}={v}" for k, v in critic.items())
+    return options
+
+
 def make(name: str, iterations: int = 4, **options: Any):
     """Method ``name`` set up on tiny synthetic data (half the HR paired, an HR pool from another set)."""
     cls = REGISTRIES.methods.get(name).factory
-    own = {f.name for f in fields(cls.Options)}
-    critic = {k: options.pop(k) for k in list(options) if k in CRITIC_FIELDS and k not in own}
-    if critic:  # fewhr: the critic's half of the block belongs to its term
-        options["term_options"] = tuple(f"{k}={v}" for k, v in critic.items())
+    options = routed(name, options)
     profile = get_profile("smoke").with_overrides(patch_size=24, patches_per_image=2, batch_size=4,
                                                   iterations=iterations)
     degradation = REGISTRIES.degradations.create("bicubic", 4)
@@ -188,3 +200,46 @@ def test_bad_schedule_values_are_one_line_usage_errors(name):
         with pytest.raises(UsageError) as info:
             parse_options(cls.Options, values, f"options of method {name!r}")
         assert "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize("name", GAN_METHODS)
+def test_every_trick_at_once_resumes_to_identical_results(tmp_path, monkeypatch, name):
+    # 6 steps: pretrain 1 (critic warm-up), D-only 1, joint 4; the checkpoint at step 3 holds filled replay buffers.
+    tricks = routed(name, {"pretrain_fraction": 0.17, "critic_warmup": True, "d_only_fraction": 0.17, "n_critic": 2,
+                           "replay_size": 8, "lr_decay": "step", "ramp_shape": "cosine"})
+    cfg = functools.partial(RunConfig, methods=[name], dataset="synthetic:5x32", profile="smoke", scale=4,
+                            hr_fraction=[0.5], hr_source="synthetic:6x40", metrics=["psnr_y"],
+                            method_options={name: tricks},
+                            profile_overrides={"iterations": 6, "batch_size": 4, "patch_size": 24,
+                                               "patches_per_image": 2, "eval_max_side": 32, "checkpoint_every": 3})
+    straight = run(cfg(out=str(tmp_path / "a")), progress=False)
+    assert straight.results[0]["status"] == "ok", straight.results[0]["reason"]
+
+    real_trainer = runner_module.Trainer
+    monkeypatch.setattr(runner_module, "Trainer", functools.partial(real_trainer, stop_after=3))
+    assert run(cfg(out=str(tmp_path / "b")), progress=False).interrupted
+    saved = torch.load(next((tmp_path / "b" / "trials").glob(f"{name}-*/checkpoint.pt")), weights_only=True)
+    sizes = [v["size"] for v in _replay_states(saved["method"])]
+    assert sizes and all(size > 0 for size in sizes)
+    monkeypatch.setattr(runner_module, "Trainer", real_trainer)
+    resumed = run(cfg(out=str(tmp_path / "b")), progress=False)
+
+    a, b = straight.results[0], resumed.results[0]
+    assert b["status"] == "ok" and b["training"]["resumed_from"] == 3
+    assert a["metrics"] == b["metrics"]
+    assert _losses(tmp_path / "a", name) == _losses(tmp_path / "b", name)  # every step, not only the last
+
+
+def _losses(out: Any, name: str) -> list[dict[str, Any]]:
+    path = next((out / "trials").glob(f"{name}-*/losses.jsonl"))
+    rows = [json.loads(line) for line in path.read_text().splitlines()]
+    return [{k: v for k, v in row.items() if k != "seconds"} for row in rows]
+
+
+def _replay_states(state: Any) -> list[dict[str, Any]]:
+    """Every saved replay buffer in a method's checkpointed extra state."""
+    if isinstance(state, dict):
+        if {"capacity", "size", "images"} <= set(state):
+            return [state]
+        return [found for value in state.values() for found in _replay_states(value)]
+    return []

@@ -269,7 +269,8 @@ class AmbientTerm(DiscriminatorTerm):
             return {}
         with torch.no_grad():
             real, fake = self.pair(sr.detach())
-        return discriminator_step(self.adversary, real, self.replay.mix(fake, self.options.replay_fraction))
+        stats: dict[str, Any] = discriminator_step(self.adversary, real, self.replay.mix(fake, self.options.replay_fraction))
+        return stats
 
     def generator_loss(self, sr: torch.Tensor, lr: torch.Tensor, data: Any, step: int) -> torch.Tensor:
         if self.adversary is None:

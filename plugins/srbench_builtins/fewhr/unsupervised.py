@@ -95,7 +95,8 @@ class UnsupervisedTerm(DiscriminatorTerm):
         real = self._real(data, sr.shape[0])
         shown = self.replay.mix(self._crop(sr.detach()), self.options.replay_fraction)
         self._last_real = real
-        return discriminator_step(self.adversary, real, shown)
+        stats: dict[str, Any] = discriminator_step(self.adversary, real, shown)
+        return stats
 
     def generator_loss(self, sr: torch.Tensor, lr: torch.Tensor, data: Any, step: int) -> torch.Tensor:
         real = self._last_real if self._last_real is not None else self._real(data, sr.shape[0])
