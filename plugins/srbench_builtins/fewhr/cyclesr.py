@@ -85,6 +85,9 @@ class CycleSRMethod(Method):
     cycle and identity losses only) because CycleGAN's weight of 1 next to a cycle weight of 10
     produced artefacts in SR at CPU budgets; both discriminators see whole patches (``srgan``
     pools to one logit, so 6-12 px LR patches work), each with a CycleGAN image pool (replay).
+    The schedule and the discriminators' tricks are the shared
+    :class:`~srbench_builtins.methods.adversarial_schedule.AdversarialOptions`; the two warm-ups
+    (``critic_warmup``, ``d_only_fraction``) and ``n_critic`` > 1 came with it and are off by default.
     With a good ``F`` the cycle ``G(F(hr)) ~ hr`` is supervised training on synthesised pairs,
     which is where this method gets its HR-side signal.
     """

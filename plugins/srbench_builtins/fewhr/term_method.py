@@ -9,10 +9,13 @@ used) with::
 
 where ``w`` is 0 during the consistency-only pre-training, then ramps to ``adversarial_weight``
 (SRGAN report: pre-train with the content loss, then raise the adversarial weight gradually).
-The term's critic is updated at every step (``critic_warmup``, the report's D-only phase run
-alongside the pre-training: the generator hardly moves then, and a critic that starts with the
-adversarial weight sat at chance level for the whole 300-step ``quick`` budget), or only from
-the end of the pre-training on.
+The phases, the ramp, the critic's updates per step and the learning-rate decay are the shared
+:class:`~srbench_builtins.methods.adversarial_schedule.AdversarialSchedule` (options
+:class:`~srbench_builtins.methods.adversarial_schedule.ScheduleOptions`). By default the term's critic
+is updated at every step (``critic_warmup``, the report's D-only phase run alongside the
+pre-training: the generator hardly moves then, and a critic that starts with the adversarial weight
+sat at chance level for the whole 300-step ``quick`` budget); ``d_only_fraction`` adds a phase of
+critic-only steps after the pre-training (off by default).
 
 A concrete method declares ``Options`` as a dataclass that inherits both
 :class:`TermMethodOptions` and the term's option dataclass (every field then settable with

@@ -93,6 +93,11 @@ class SRGANMethod(Method):
        over ``ramp_fraction`` of the joint phase (report: raising it gradually guarantees results at
        least as good as the content loss alone).
 
+    Phases, ramp, ``n_critic``, label smoothing, replay and learning-rate decay are the options every
+    GAN method shares (:class:`~.adversarial_schedule.AdversarialOptions`, run by
+    :class:`~.adversarial_schedule.AdversarialSchedule`); ``critic_warmup`` (D also trained during
+    the pre-training) is off here, the D-only phase does that job.
+
     Other tricks: one-sided label smoothing (``real_label`` 0.9: D is never sure, which stabilises
     training); experience replay (``replay_size`` past fakes, ``replay_fraction`` of each fake
     batch, so D does not overfit G's current state); spectral normalisation (``spectral_norm_g``,
