@@ -78,9 +78,9 @@ import torch
 from srbench.errors import UsageError
 from srbench.ops import imresize
 from srbench.options import option
-from srbench_builtins.methods.gan_common import Adversary, create_adversarial, discriminator_step, \
+from srbench_builtins.methods.gan_common import Adversary, discriminator_step, \
     generator_adversarial_loss
-from srbench_builtins.methods.replay import ReplayBuffer
+from srbench_builtins.methods.adversarial_schedule import DiscriminatorOptions
 from srbench_builtins.methods.schedules import check_fraction
 
 from .crops import LRImageCropper, random_crops
@@ -94,20 +94,13 @@ AmbientMode = Literal["ambient", "unmeasure", "consistency"]
 
 
 @dataclass(frozen=True)
-class AmbientTermOptions:
+class AmbientTermOptions(DiscriminatorOptions):
     """Options of the ``ambient`` adversarial term."""
 
     mode: AmbientMode = option("ambient", "ambient (random measurements), unmeasure (GAN against bicubic-"
                                           "upsampled LR), consistency (no adversarial term: the ablation)")
-    discriminator: str = option("srgan", "discriminator network (srbench list discriminators)")
-    adversarial_loss: str = option("nonsaturating", "GAN objective (srbench list adversarial_losses)")
     lr_d: float | None = option(4e-4, "discriminator learning rate (TTUR's 4e-4: at the objective's 1e-4 D stayed "
                                       "at chance level through the quick budget); none = the objective's")
-    real_label: float = option(0.9, "label of real measurements for D (one-sided label smoothing; 1 = off)")
-    spectral_norm_d: bool = option(True, "spectral normalisation in the discriminator")
-    n_critic: int | None = option(None, "D updates per G update; none = the objective's (wgan: 5)")
-    replay_size: int = option(64, "experience replay: past measured fakes kept for D (0 = off)")
-    replay_fraction: float = option(0.5, "share of each fake batch shown to D drawn from the replay buffer")
     min_factor: float = option(1.0, "mildest measurement: downscale the output by this factor (1 = none)")
     max_factor: float = option(2.0, "strongest measurement factor, at most the scale; 0 = the scale (the LR's own "
                                      "measurement; 12-px crops at x4 on the quick profile, where D stayed at chance)")
@@ -130,7 +123,7 @@ class AmbientTermOptions:
                                           "compares like content (few paired tiles or another dataset's pool)")
 
     def __post_init__(self) -> None:
-        check_fraction(self.replay_fraction, "replay_fraction")
+        DiscriminatorOptions.__post_init__(self)
         check_fraction(self.blur_prob, "blur_prob")
         check_fraction(self.hr_real_fraction, "hr_real_fraction")
         if not self.min_factor >= 1.0:
@@ -170,7 +163,7 @@ class AmbientTerm(DiscriminatorTerm):
         opts, ctx = self.options, self.context
         self.trial_notes: list[str] = []
         self.adversary: Adversary | None = None
-        self.replay = ReplayBuffer(opts.replay_size, seed=ctx.seed)
+        self.replay = opts.replay_buffer(ctx.seed)
         if opts.mode == "consistency":
             return
         self.cropper = LRImageCropper.from_training_data(data)
@@ -202,10 +195,7 @@ class AmbientTerm(DiscriminatorTerm):
         critic_context = ctx
         if opts.mode == "ambient" and opts.condition_d:
             critic_context = dataclasses.replace(ctx, channels=ctx.channels + 2)
-        self.adversary = create_adversarial(
-            critic_context, discriminator=opts.discriminator, loss=opts.adversarial_loss,
-            real_label=opts.real_label, lr=opts.lr_d, spectral_norm=opts.spectral_norm_d, n_critic=opts.n_critic,
-            notes=self.trial_notes)
+        self.adversary = opts.create_adversary(critic_context, self.trial_notes)
 
     # -- samples ----------------------------------------------------------------------------
     def _draw(self, batch_size: int) -> MeasurementParams:
@@ -277,11 +267,9 @@ class AmbientTerm(DiscriminatorTerm):
     def critic_step(self, sr: torch.Tensor, lr: torch.Tensor, data: Any, step: int) -> dict[str, float]:
         if self.adversary is None:
             return {}
-        stats: dict[str, Any] = {}
-        for _ in range(self.adversary.n_critic):
-            with torch.no_grad():
-                real, fake = self.pair(sr.detach())
-            stats = discriminator_step(self.adversary, real, self.replay.mix(fake, self.options.replay_fraction))
+        with torch.no_grad():
+            real, fake = self.pair(sr.detach())
+        stats: dict[str, Any] = discriminator_step(self.adversary, real, self.replay.mix(fake, self.options.replay_fraction))
         return stats
 
     def generator_loss(self, sr: torch.Tensor, lr: torch.Tensor, data: Any, step: int) -> torch.Tensor:

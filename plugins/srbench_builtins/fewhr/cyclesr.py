@@ -28,14 +28,11 @@ from srbench.interfaces import GeneratorSpec, Method
 from srbench.options import option
 from srbench_builtins.methods.gan_common import Adversary, create_adversarial, create_generator, \
     discriminator_step, generator_adversarial_loss, generator_spec
-from srbench_builtins.methods.replay import ReplayBuffer
-from srbench_builtins.methods.schedules import (LRDecay, PhasePlan, Ramp, RampShape, check_fraction,
-                                                decay_learning_rates, steps_of)
+from srbench_builtins.methods.adversarial_schedule import D_ONLY, AdversarialOptions, AdversarialSchedule
 
 from .downscaler import Downscaler
 from .unpaired_terms import consistency_loss
 
-PRETRAIN, JOINT = "pretrain", "joint"
 Map = Callable[[torch.Tensor], torch.Tensor]
 
 
@@ -51,8 +48,8 @@ def cycle_loss(forward: Map, backward: Map, x: torch.Tensor, *, forward_output: 
 
 
 @dataclass(frozen=True)
-class CycleSROptions:
-    """Options of the ``cyclesr`` method."""
+class CycleSROptions(AdversarialOptions):
+    """Options of the ``cyclesr`` method (the shared adversarial options apply to both discriminators)."""
 
     generator: str = option("srresnet", "LR -> HR generator network (srbench list generators)")
     downscaler_features: int = option(32, "width of the HR -> LR network's hidden convs")
@@ -61,24 +58,16 @@ class CycleSROptions:
     adversarial_loss: str = option("nonsaturating", "GAN objective of both discriminators")
     lr_g: float = option(5e-4, "Adam learning rate of both generators")
     lr_d: float | None = option(None, "discriminator learning rate; none = the objective's recommended one")
-    lr_decay: LRDecay = option("none", "learning-rate decay of every optimizer: none, cosine, step "
-                                       "(docs/methods.md, 'Learning-rate schedule')")
-    adversarial_weight: float = option(1e-3, "final weight of the two adversarial terms (CycleGAN: 1 next to "
-                                             "cycle 10; SR needs far less, SRGAN: 1e-3)")
     cycle_weight: float = option(1.0, "weight of the two cycle-consistency losses")
     identity_weight: float = option(1.0, "weight of the identity losses through the measurement")
-    pretrain_fraction: float = option(0.3, "share of the budget with cycle and identity losses only")
-    ramp_fraction: float = option(0.5, "share of the rest over which the adversarial weight rises from 0")
-    ramp_shape: RampShape = option("linear", "shape of the adversarial-weight ramp: linear or cosine")
-    real_label: float = option(0.9, "label of real images for both discriminators (1 = no smoothing)")
     spectral_norm_d: bool = option(True, "spectral normalisation in both discriminators")
+    n_critic: int | None = option(1, "updates of each discriminator per generator update; none = the objective's "
+                                     "(wgan: 5)")
     replay_size: int = option(50, "image pool per discriminator (CycleGAN: 50 past fakes; 0 = off)")
-    replay_fraction: float = option(0.5, "share of each fake batch drawn from the pool (CycleGAN: half)")
 
     def __post_init__(self) -> None:
-        for name in ("pretrain_fraction", "ramp_fraction", "replay_fraction"):
-            check_fraction(getattr(self, name), name)
-        for name in ("adversarial_weight", "cycle_weight", "identity_weight"):
+        AdversarialOptions.__post_init__(self)
+        for name in ("cycle_weight", "identity_weight"):
             if not getattr(self, name) >= 0:
                 raise ValueError(f"invalid {name} {getattr(self, name)!r}; expected a number >= 0")
         if not self.lr_g > 0:
@@ -96,6 +85,9 @@ class CycleSRMethod(Method):
     cycle and identity losses only) because CycleGAN's weight of 1 next to a cycle weight of 10
     produced artefacts in SR at CPU budgets; both discriminators see whole patches (``srgan``
     pools to one logit, so 6-12 px LR patches work), each with a CycleGAN image pool (replay).
+    The schedule and the discriminators' tricks are the shared
+    :class:`~srbench_builtins.methods.adversarial_schedule.AdversarialOptions`; the two warm-ups
+    (``critic_warmup``, ``d_only_fraction``) and ``n_critic`` > 1 came with it and are off by default.
     With a good ``F`` the cycle ``G(F(hr)) ~ hr`` is supervised training on synthesised pairs,
     which is where this method gets its HR-side signal.
     """
@@ -116,18 +108,15 @@ class CycleSRMethod(Method):
                                             lr=opts.lr_g, betas=(0.9, 0.999))
         self.adversary_hr: Adversary = self._adversary(opts.discriminator_hr)
         self.adversary_lr: Adversary = self._adversary(opts.discriminator_lr)
-        self.replay_hr = ReplayBuffer(opts.replay_size, seed=ctx.seed)
-        self.replay_lr = ReplayBuffer(opts.replay_size, seed=ctx.seed + 1)
-        self.phases = PhasePlan(ctx.total_steps, [(PRETRAIN, opts.pretrain_fraction)], rest=JOINT)
-        joint = self.phases[JOINT]
-        self.ramp = Ramp(joint.start, steps_of(opts.ramp_fraction, joint.length), opts.adversarial_weight,
-                         opts.ramp_shape)
+        self.replay_hr = opts.replay_buffer(ctx.seed)
+        self.replay_lr = opts.replay_buffer(ctx.seed + 1)
+        self.schedule = AdversarialSchedule(opts, ctx.total_steps)
 
     def _adversary(self, discriminator: str) -> Adversary:
         opts = self.options
         return create_adversarial(self.context, discriminator=discriminator, loss=opts.adversarial_loss,
                                   real_label=opts.real_label, lr=opts.lr_d, spectral_norm=opts.spectral_norm_d,
-                                  n_critic=1, notes=self.trial_notes)
+                                  n_critic=opts.n_critic, notes=self.trial_notes)
 
     # -- what the core checkpoints -----------------------------------------------------------
     def modules(self) -> Mapping[str, nn.Module]:
@@ -156,28 +145,44 @@ class CycleSRMethod(Method):
         with torch.no_grad():
             return self.context.degradation(hr).clamp_(0.0, 1.0)
 
-    def train_step(self, step: int, data: Any) -> Mapping[str, float | torch.Tensor]:
-        opts, ctx = self.options, self.context
-        decay_learning_rates(self.optimizers().values(), opts.lr_decay, step, ctx.total_steps)
-        lr = data.all_lr(ctx.batch_size, ctx.device)
-        hr = data.hr_pool.batch(ctx.batch_size, ctx.device)
-        sr = self.generator(lr)
-        lr_hat = self.downscaler(hr)
-        losses: dict[str, float | torch.Tensor] = {}
-        joint = self.phases.name_at(step) == JOINT
-        if joint:
-            d_hr = discriminator_step(self.adversary_hr, hr, self.replay_hr.mix(sr, opts.replay_fraction))
-            d_lr = discriminator_step(self.adversary_lr, lr, self.replay_lr.mix(lr_hat, opts.replay_fraction))
+    def _critic_updates(self, step: int, lr: torch.Tensor, hr: torch.Tensor, sr: torch.Tensor,
+                        lr_hat: torch.Tensor) -> dict[str, torch.Tensor]:
+        """The schedule's updates of both discriminators at ``step`` (each through its replay pool)."""
+        losses: dict[str, torch.Tensor] = {}
+        fraction = self.options.replay_fraction
+        for _ in range(self.schedule.critic_updates(step, self.adversary_hr.n_critic)):
+            d_hr = discriminator_step(self.adversary_hr, hr, self.replay_hr.mix(sr, fraction))
+            d_lr = discriminator_step(self.adversary_lr, lr, self.replay_lr.mix(lr_hat, fraction))
             losses.update({f"{k}_hr": v for k, v in d_hr.items()})
             losses.update({f"{k}_lr": v for k, v in d_lr.items()})
+        return losses
+
+    def train_step(self, step: int, data: Any) -> Mapping[str, float | torch.Tensor]:
+        opts, ctx, schedule = self.options, self.context, self.schedule
+        schedule.decay_learning_rates(self.optimizers().values(), step)
+        lr = data.all_lr(ctx.batch_size, ctx.device)
+        hr = data.hr_pool.batch(ctx.batch_size, ctx.device)
+        if schedule.phase(step) == D_ONLY:
+            self.generator.eval()  # both generators frozen: not even their batch-norm statistics move
+            self.downscaler.eval()
+            try:
+                with torch.no_grad():
+                    sr, lr_hat = self.generator(lr), self.downscaler(hr)
+            finally:
+                self.generator.train()
+                self.downscaler.train()
+            return self._critic_updates(step, lr, hr, sr, lr_hat)
+        sr = self.generator(lr)
+        lr_hat = self.downscaler(hr)
+        losses: dict[str, float | torch.Tensor] = dict(self._critic_updates(step, lr, hr, sr, lr_hat))
 
         cycle_lr = cycle_loss(self.generator, self.downscaler, lr, forward_output=sr)
         cycle_hr = cycle_loss(self.downscaler, self.generator, hr, forward_output=lr_hat)
         identity_g = consistency_loss(sr, lr, ctx.degradation)
         identity_f = F.l1_loss(lr_hat, self._measured(hr))
         total = opts.cycle_weight * (cycle_lr + cycle_hr) + opts.identity_weight * (identity_g + identity_f)
-        if joint:
-            weight = self.ramp.value(step)
+        if schedule.adversarial(step):
+            weight = schedule.weight(step)
             adversarial = (generator_adversarial_loss(self.adversary_hr, hr, sr)
                            + generator_adversarial_loss(self.adversary_lr, lr, lr_hat))
             total = total + weight * adversarial

@@ -22,6 +22,11 @@ class DiscriminatorTerm(UnpairedTerm):
     replay: ReplayBuffer
     trial_notes: list[str]
 
+    @property
+    def n_critic(self) -> int:
+        """The adversary's (``n_critic`` option, or the objective's); 1 without a critic."""
+        return 1 if self.adversary is None else self.adversary.n_critic
+
     def modules(self) -> Mapping[str, nn.Module]:
         return {} if self.adversary is None else {"discriminator": self.adversary.discriminator}
 

@@ -36,8 +36,8 @@ from srbench.interfaces import GeneratorSpec, Method, MethodContext
 from srbench.options import option, parse_options
 from srbench_builtins.methods.gan_common import build_generator, create_generator
 from srbench_builtins.methods.perceptual import pixel_loss
-from srbench_builtins.methods.schedules import (LRDecay, PhasePlan, Ramp, RampShape, check_fraction,
-                                                decay_learning_rates, steps_of)
+from srbench_builtins.methods.adversarial_schedule import D_ONLY, AdversarialSchedule, ScheduleOptions
+from srbench_builtins.methods.schedules import PhasePlan, check_fraction
 
 # The modules defining terms register them on import (``TERMS``); fewhr may be imported alone.
 from . import ambient, pairwise, unsupervised  # noqa: F401
@@ -47,7 +47,6 @@ from .capacity import matched_generator_spec
 from .term_method import check_generator_options, prefixed
 from .unpaired_terms import TERMS, UnpairedTerm, consistency_loss
 
-PRETRAIN, JOINT = "pretrain", "joint"
 #: ADDA's phases: source pre-training, then adversarial adaptation against the frozen source encoder.
 SOURCE, ADAPT = "source", "adapt"
 #: ``term`` value that disables the adversarial term.
@@ -80,16 +79,15 @@ def available_terms() -> list[str]:
 
 
 @dataclass(frozen=True)
-class FewHROptions:
-    """Options of the ``fewhr`` method (see :class:`FewHRMethod` for the defaults' reasons)."""
+class FewHROptions(ScheduleOptions):
+    """Options of the ``fewhr`` method (see :class:`FewHRMethod` for the defaults' reasons); the critic's half of the
+    shared adversarial options (``n_critic``, ``real_label``, replay) is the term's (``term_options``)."""
 
     generator: str = option("srresnet_resize", "generator network (srbench list generators); the default is the "
                                                "srresnet baseline's, for a like-for-like comparison")
     match_params: str = option("", "a generator whose parameter count this method's generator matches, through "
                                    "its features width; empty = the generator's own preset")
     lr_g: float = option(5e-4, "generator Adam learning rate (srresnet's default)")
-    lr_decay: LRDecay = option("none", "learning-rate decay of every optimizer: none, cosine, step "
-                                       "(docs/methods.md, 'Learning-rate schedule')")
     supervised_loss: Literal["l1", "mse"] = option("mse", "pixel loss on the paired subset (srresnet's default)")
     supervised_weight: float = option(1.0, "weight of the supervised loss")
     consistency_weight: float = option(1.0, "weight of the LR-consistency loss on the LR-only subset")
@@ -99,12 +97,8 @@ class FewHROptions:
                                    "(needs an HR pool) or none")
     term_options: tuple[str, ...] = option((), "options of the term as NAME=VALUE entries, comma-separated "
                                                 "(srbench list methods --options pairwise shows them)")
-    adversarial_weight: float = option(1e-3, "final weight of the adversarial term (SRGAN's 1e-3)")
-    pretrain_fraction: float = option(0.3, "share of the budget without the adversarial term")
     critic_warmup: bool = option(True, "train the term's critic during the pre-training too, so it is past chance "
                                        "level when the adversarial weight starts (as the other few-HR methods)")
-    ramp_fraction: float = option(0.5, "share of the rest over which the adversarial weight rises from 0")
-    ramp_shape: RampShape = option("linear", "shape of the ramp: linear or cosine")
     unpaired_batch_size: int = option(0, "LR-only images per step; 0 = the profile's batch size")
     domain_adaptation: bool = option(False, "align generator features between paired and LR-only inputs "
                                             "(domain_method: DANN or ADDA)")
@@ -118,13 +112,12 @@ class FewHROptions:
                                      "(srresnet, rrdb) / the deepest encoder level (encdec)")
 
     def __post_init__(self) -> None:
-        check_fraction(self.pretrain_fraction, "pretrain_fraction")
-        check_fraction(self.ramp_fraction, "ramp_fraction")
+        ScheduleOptions.__post_init__(self)
         check_fraction(self.adda_fraction, "adda_fraction")
         for name in ("lr_g", "domain_lr"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"invalid {name} {getattr(self, name)!r}; expected a positive number")
-        for name in ("supervised_weight", "consistency_weight", "adversarial_weight", "domain_weight"):
+        for name in ("supervised_weight", "consistency_weight", "domain_weight"):
             if not getattr(self, name) >= 0:
                 raise ValueError(f"invalid {name} {getattr(self, name)!r}; expected a number >= 0")
         if self.unpaired_batch_size < 0:
@@ -214,10 +207,7 @@ class FewHRMethod(Method):
                                         "(use --hr-source folder:PATH or paired)")
             self.term = term_cls(parse_term_options(opts.term, opts.term_options), ctx, self.generator)
             self.term.setup(data)
-        self.phases = PhasePlan(ctx.total_steps, [(PRETRAIN, opts.pretrain_fraction)], rest=JOINT)
-        joint = self.phases[JOINT]
-        self.ramp = Ramp(joint.start, steps_of(opts.ramp_fraction, joint.length), opts.adversarial_weight,
-                         opts.ramp_shape)
+        self.schedule = AdversarialSchedule(opts, ctx.total_steps)
         self.hook: FeatureHook | None = None
         self.domain_classifier: DomainClassifier | None = None
         self.optimizer_domain: torch.optim.Optimizer | None = None
@@ -304,9 +294,14 @@ class FewHRMethod(Method):
 
     def train_step(self, step: int, data: Any) -> Mapping[str, float | torch.Tensor]:
         opts, ctx = self.options, self.context
-        decay_learning_rates(self.optimizers().values(), opts.lr_decay, step, ctx.total_steps)
+        schedule = self.schedule
+        schedule.decay_learning_rates(self.optimizers().values(), step)
         lr_p, hr_p = data.paired.batch(ctx.batch_size, ctx.device)
         lr_u = self.unpaired_batch(data)
+        # A term without a critic (ambient's "consistency" ablation) adds nothing, as in ConsistencyTermMethod.
+        has_critic = self.term is not None and bool(self.term.modules())
+        if has_critic and schedule.phase(step) == D_ONLY:
+            return self._critic_only_step(step, data, lr_p, hr_p, lr_u)
         sr_p, features_p = self._run(lr_p)
         sr_u, features_u = self._run(lr_u)
         supervised = self.supervised_loss(sr_p, hr_p)
@@ -314,16 +309,15 @@ class FewHRMethod(Method):
         total = opts.supervised_weight * supervised + opts.consistency_weight * consistency
         losses: dict[str, float | torch.Tensor] = {"supervised": supervised.detach(),
                                                    "consistency": consistency.detach()}
-        # A term without a critic (ambient's "consistency" ablation) adds nothing, as in ConsistencyTermMethod.
-        has_critic = self.term is not None and bool(self.term.modules())
-        joint = self.phases.name_at(step) == JOINT
-        if has_critic and (joint or opts.critic_warmup):
+        joint = schedule.adversarial(step)
+        updates = schedule.critic_updates(step, self.term.n_critic) if has_critic else 0  # type: ignore[union-attr]
+        for _ in range(updates):
             # Terms comparing with real HR reuse these outputs; detached when no generator loss follows.
             self.term.observe_paired(sr_p if joint else sr_p.detach(), hr_p)  # type: ignore[union-attr]
             losses.update(self.term.critic_step(sr_u.detach(), lr_u, data, step))  # type: ignore[union-attr]
         if has_critic and joint:
-            weight = self.ramp.value(step)
-            adversarial = self.term.generator_loss(sr_u, lr_u, data, step)
+            weight = schedule.weight(step)
+            adversarial = self.term.generator_loss(sr_u, lr_u, data, step)  # type: ignore[union-attr]
             total = total + weight * adversarial
             losses.update({"adversarial": adversarial.detach(), "adversarial_weight": weight})
         adda_step = self.source_encoder is not None and self.adda_phases.name_at(step) == ADAPT
@@ -346,6 +340,24 @@ class FewHRMethod(Method):
         if dann:
             self.optimizer_domain.step()  # type: ignore[union-attr]
         losses["g_loss"] = total.detach()
+        return losses
+
+    def _critic_only_step(self, step: int, data: Any, lr_p: torch.Tensor, hr_p: torch.Tensor,
+                          lr_u: torch.Tensor) -> dict[str, Any]:
+        """A ``d_only`` step: the term's critic updates on outputs of the frozen generator (eval mode)."""
+        term = self.term
+        if term is None:
+            raise RuntimeError("fewhr: a critic-only step without a term")
+        losses: dict[str, Any] = {}
+        self.generator.eval()  # G is frozen: not even its batch-norm statistics move
+        try:
+            with torch.no_grad():
+                sr_p, sr_u = self.generator(lr_p), self.generator(lr_u)
+        finally:
+            self.generator.train()
+        for _ in range(self.schedule.critic_updates(step, term.n_critic)):
+            term.observe_paired(sr_p, hr_p)
+            losses.update(term.critic_step(sr_u, lr_u, data, step))
         return losses
 
     def _adda_losses(self, step: int, lr_p: torch.Tensor, features_u: torch.Tensor | None) -> dict[str, Any]:

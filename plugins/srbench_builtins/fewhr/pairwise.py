@@ -26,6 +26,7 @@ from torch import nn
 
 from srbench.errors import IncompatibleError, UsageError
 from srbench.options import option
+from srbench_builtins.methods.adversarial_schedule import CriticOptions
 from srbench_builtins.methods.gan_common import frozen
 from srbench_builtins.networks.common import is_power_of_two
 
@@ -45,8 +46,15 @@ CONFIDENCE_MOMENTUM = 0.9
 
 
 @dataclass(frozen=True)
-class PairwiseTermOptions:
-    """Options of the ``pairwise`` adversarial term (see :class:`PairwiseTerm`)."""
+class PairwiseTermOptions(CriticOptions):
+    """Options of the ``pairwise`` adversarial term (see :class:`PairwiseTerm`), with the shared critic options:
+    ``n_critic`` (none = 1), ``replay_size`` / ``replay_fraction`` (past outputs in the self pairs) and
+    ``real_label`` (ignored with a note: the pair targets are symmetric, see ``label_smoothing``)."""
+
+    real_label: float = option(1.0, "ignored by the pairwise critic, whose targets come in symmetric pairs (a "
+                                    "note says so when it is not 1); see label_smoothing")
+    replay_size: int = option(0, "experience replay: past generator outputs kept for the critic's self pairs "
+                                 "(0 = off)")
 
     critic_features: int | None = option(None, "channels of the critic's first level; none = 16 (small profile) "
                                                "/ 32 (full)")
@@ -83,6 +91,7 @@ class PairwiseTermOptions:
                 "step's output, each against the bicubic upscaling of the LR to its size; encdec generators only)")
 
     def __post_init__(self) -> None:
+        CriticOptions.__post_init__(self)
         if self.critic_features is not None and self.critic_features < 1:
             raise ValueError(f"invalid critic_features {self.critic_features}; expected a positive integer or none")
         if self.critic_depth < 0:
@@ -211,6 +220,10 @@ class PairwiseTerm(UnpairedTerm):
         self.critic = SiameseResolutionCritic(ctx.channels, features, opts.critic_depth,
                                               spectral_norm=opts.critic_spectral_norm).to(ctx.device)
         self.optimizer = torch.optim.Adam(self.critic.parameters(), lr=opts.critic_lr, betas=(0.5, 0.999))
+        # Seeded apart from self.rng, so turning replay on leaves the pair draws as they were.
+        self.replay = opts.replay_buffer(int(ctx.seed) * 1_000_003 + 0x9A2)
+        self.trial_notes = ([f"real_label {opts.real_label:g} ignored: the pairwise critic's targets come in "
+                             f"symmetric pairs (use label_smoothing)"] if opts.real_label != 1.0 else [])
         self.real_confidence = 0.5  # an untrained critic's: no push until it has learnt real pairs
         self._hr_batch: tuple[torch.Tensor, torch.Tensor] | None = None
         self._observed: tuple[torch.Tensor, torch.Tensor] | None = None
@@ -223,12 +236,23 @@ class PairwiseTerm(UnpairedTerm):
     def optimizers(self) -> Mapping[str, torch.optim.Optimizer]:
         return {"critic": self.optimizer}
 
+    @property
+    def n_critic(self) -> int:
+        """``n_critic``, or 1 (the pairwise critic has no objective to take it from)."""
+        return self.options.n_critic or 1
+
+    def notes(self) -> list[str]:
+        return list(self.trial_notes)
+
     def extra_state(self) -> dict[str, Any]:
-        return {"rng": self.rng.get_state(), "real_confidence": float(self.real_confidence)}
+        return {"rng": self.rng.get_state(), "real_confidence": float(self.real_confidence),
+                "replay": self.replay.state_dict()}
 
     def load_extra_state(self, state: Mapping[str, Any]) -> None:
         if "rng" in state:
             self.rng.set_state(state["rng"])
+        if "replay" in state:
+            self.replay.load_state_dict(state["replay"])
         self.real_confidence = float(state.get("real_confidence", self.real_confidence))
 
     # -- pairs -------------------------------------------------------------------------------
@@ -340,7 +364,9 @@ class PairwiseTerm(UnpairedTerm):
         stats["critic_real"] = total.detach()
         stats["critic_real_accuracy"] = ((real_logits > 0) == (real.target > 0.5)).float().mean().detach()
         if opts.self_pairs and opts.self_pair_weight > 0:
-            outputs = [sr.detach()[:count]] + self.intermediate_outputs(lr[:count], with_graph=False)
+            # With replay, part of the last output's batch is past outputs (replay_fraction).
+            own_last = self.replay.mix(sr.detach()[:count], opts.replay_fraction)
+            outputs = [own_last] + self.intermediate_outputs(lr[:count], with_graph=False)
             own_losses = []
             for output in outputs:
                 own = self._pairs(output)

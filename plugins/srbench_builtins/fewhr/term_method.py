@@ -9,10 +9,13 @@ used) with::
 
 where ``w`` is 0 during the consistency-only pre-training, then ramps to ``adversarial_weight``
 (SRGAN report: pre-train with the content loss, then raise the adversarial weight gradually).
-The term's critic is updated at every step (``critic_warmup``, the report's D-only phase run
-alongside the pre-training: the generator hardly moves then, and a critic that starts with the
-adversarial weight sat at chance level for the whole 300-step ``quick`` budget), or only from
-the end of the pre-training on.
+The phases, the ramp, the critic's updates per step and the learning-rate decay are the shared
+:class:`~srbench_builtins.methods.adversarial_schedule.AdversarialSchedule` (options
+:class:`~srbench_builtins.methods.adversarial_schedule.ScheduleOptions`). By default the term's critic
+is updated at every step (``critic_warmup``, the report's D-only phase run alongside the
+pre-training: the generator hardly moves then, and a critic that starts with the adversarial weight
+sat at chance level for the whole 300-step ``quick`` budget); ``d_only_fraction`` adds a phase of
+critic-only steps after the pre-training (off by default).
 
 A concrete method declares ``Options`` as a dataclass that inherits both
 :class:`TermMethodOptions` and the term's option dataclass (every field then settable with
@@ -34,14 +37,12 @@ from srbench.interfaces import GeneratorSpec, Method, MethodContext
 from srbench.options import option
 from srbench.training.profiles import PROFILES
 from srbench_builtins.methods.gan_common import build_generator, create_generator
-from srbench_builtins.methods.schedules import (LRDecay, PhasePlan, Ramp, RampShape, check_fraction,
-                                                decay_learning_rates, steps_of)
+from srbench_builtins.methods.adversarial_schedule import D_ONLY, AdversarialSchedule, ScheduleOptions
 
 from .capacity import matched_generator_spec, matched_features
 from .crops import LRImageCropper
 from .unpaired_terms import TERMS, UnpairedTerm, consistency_loss
 
-PRETRAIN, JOINT = "pretrain", "joint"
 #: Iterations of the ``quick`` profile: the budget the adversarial weights' defaults were measured at.
 TUNED_ITERATIONS = PROFILES["quick"].iterations
 
@@ -90,8 +91,9 @@ def check_generator_options(context: MethodContext, generator: str, match: str, 
 
 
 @dataclass(frozen=True)
-class TermMethodOptions:
-    """Options of the generator side of a :class:`ConsistencyTermMethod`."""
+class TermMethodOptions(ScheduleOptions):
+    """Options of the generator side of a :class:`ConsistencyTermMethod`, with the shared schedule
+    (:class:`~srbench_builtins.methods.adversarial_schedule.ScheduleOptions`)."""
 
     generator: str = option("srresnet_resize", "generator network (srbench list generators); srresnet_resize: "
                                                "SRResNet with resize-convolution upsampling, which gives stripes "
@@ -100,28 +102,21 @@ class TermMethodOptions:
                                    "its features width (e.g. srresnet_resize: compare at equal capacity); empty = "
                                    "the generator's own preset")
     lr_g: float = option(5e-4, "generator Adam learning rate (srresnet's default, for CPU budgets)")
-    lr_decay: LRDecay = option("none", "learning-rate decay of the generator and critic: none, cosine, step "
-                                       "(docs/methods.md, 'Learning-rate schedule')")
     consistency_weight: float = option(1.0, "weight of the LR-consistency loss |degrade(clamp(G(LR))) - LR|")
     consistency_kind: Literal["l1", "mse"] = option("l1", "distance of the consistency loss")
     adversarial_weight: float = option(3e-4, "final weight of the adversarial term (SRGAN: 1e-3, which striped "
                                              "one unsupervised run in 15 on the quick sweep)")
-    pretrain_fraction: float = option(0.3, "share of the budget trained with the consistency loss only")
-    ramp_fraction: float = option(0.5, "share of the rest over which the adversarial weight rises from 0")
-    ramp_shape: RampShape = option("linear", "shape of the adversarial-weight ramp: linear or cosine")
     critic_warmup: bool = option(True, "update the critic during the pre-training too, so it is past chance level "
                                        "when the adversarial weight starts (SRGAN report: a D-only phase)")
     lr_crop: int = option(0, "side (LR px) of the generator's training inputs; 0 = the stored LR patches (patch / "
                              "scale: 12 px on quick), larger = crops of the whole LR images")
 
     def __post_init__(self) -> None:
-        check_fraction(self.pretrain_fraction, "pretrain_fraction")
-        check_fraction(self.ramp_fraction, "ramp_fraction")
+        ScheduleOptions.__post_init__(self)
         if not self.lr_g > 0:
             raise ValueError(f"invalid lr_g {self.lr_g!r}; expected a positive number")
-        for name in ("consistency_weight", "adversarial_weight"):
-            if not getattr(self, name) >= 0:
-                raise ValueError(f"invalid {name} {getattr(self, name)!r}; expected a number >= 0")
+        if not self.consistency_weight >= 0:
+            raise ValueError(f"invalid consistency_weight {self.consistency_weight!r}; expected a number >= 0")
         if self.lr_crop < 0:
             raise ValueError(f"invalid lr_crop {self.lr_crop!r}; expected 0 (the stored LR patches) or a side in LR px")
 
@@ -158,10 +153,7 @@ class ConsistencyTermMethod(Method):
                                          f"image; trained on {smallest}-px crops")
         self.term = self.Term(term_options(self.Term.Options, opts), ctx, self.generator)
         self.term.setup(data)
-        self.phases = PhasePlan(ctx.total_steps, [(PRETRAIN, opts.pretrain_fraction)], rest=JOINT)
-        joint = self.phases[JOINT]
-        self.ramp = Ramp(joint.start, steps_of(opts.ramp_fraction, joint.length), opts.adversarial_weight,
-                         opts.ramp_shape)
+        self.schedule = AdversarialSchedule(opts, ctx.total_steps)
         if self.term.modules() and opts.adversarial_weight == option_default(type(opts), "adversarial_weight"):
             name = next((n for n, cls in TERMS.items() if cls is self.Term), type(self).__name__)
             note = long_budget_note(name, opts.adversarial_weight, ctx.total_steps)
@@ -192,19 +184,32 @@ class ConsistencyTermMethod(Method):
         if step == 0:  # said when training starts, not when srbench eval or a rescore rebuilds the method
             for note in self.setup_notes:
                 warnings.warn(note, stacklevel=2)
-        decay_learning_rates(self.optimizers().values(), opts.lr_decay, step, ctx.total_steps)
+        schedule = self.schedule
+        schedule.decay_learning_rates(self.optimizers().values(), step)
         lr = (self.input_cropper.batch(ctx.batch_size, self.lr_crop, ctx.device) if self.input_cropper is not None
               else data.all_lr(ctx.batch_size, ctx.device))
-        sr = self.generator(lr)
+        # A term without a critic (ambient's "consistency" ablation) adds nothing: no adversarial key, and its
+        # D-only steps train the generator as the pre-training does.
+        has_critic = bool(self.term.modules())
         losses: dict[str, float | torch.Tensor] = {}
+        if has_critic and schedule.phase(step) == D_ONLY:
+            self.generator.eval()  # G is frozen: not even its batch-norm statistics move
+            try:
+                with torch.no_grad():
+                    sr = self.generator(lr)
+            finally:
+                self.generator.train()
+            for _ in range(schedule.critic_updates(step, self.term.n_critic)):
+                losses.update(self.term.critic_step(sr, lr, data, step))
+            return losses
+        sr = self.generator(lr)
         consistency = consistency_loss(sr, lr, ctx.degradation, kind=opts.consistency_kind)
         total = opts.consistency_weight * consistency
-        joint = self.phases.name_at(step) == JOINT
-        # A term without a critic (ambient's "consistency" ablation) adds nothing: no adversarial key.
-        if self.term.modules() and (joint or opts.critic_warmup):
-            losses.update(self.term.critic_step(sr.detach(), lr, data, step))
-        if self.term.modules() and joint:
-            weight = self.ramp.value(step)
+        if has_critic:
+            for _ in range(schedule.critic_updates(step, self.term.n_critic)):
+                losses.update(self.term.critic_step(sr.detach(), lr, data, step))
+        if has_critic and schedule.adversarial(step):
+            weight = schedule.weight(step)
             adversarial = self.term.generator_loss(sr, lr, data, step)
             total = total + weight * adversarial
             losses.update({"adversarial": adversarial.detach(), "adversarial_weight": weight})

@@ -52,7 +52,8 @@ class UnpairedTerm(ABC):
         term = TermClass(options, context, generator_fn)
         term.setup(data)
         ... each step:
-        d_losses = term.critic_step(sr.detach(), lr, data, step)   # updates the critic(s)
+        for _ in range(term.n_critic):                             # the owner's schedule decides when
+            d_losses = term.critic_step(sr.detach(), lr, data, step)   # one update of the critic(s)
         g_loss = term.generator_loss(sr, lr, data, step)           # added to the generator's loss
 
     :param options: the term's option dataclass instance.
@@ -89,6 +90,11 @@ class UnpairedTerm(ABC):
     def optimizers(self) -> Mapping[str, torch.optim.Optimizer]:
         """Critic optimizers."""
 
+    @property
+    def n_critic(self) -> int:
+        """Critic updates per generator update (:meth:`critic_step` calls); the owner's schedule loops over them."""
+        return 1
+
     def extra_state(self) -> dict[str, Any]:
         return {}
 
@@ -109,7 +115,7 @@ class UnpairedTerm(ABC):
 
     @abstractmethod
     def critic_step(self, sr: torch.Tensor, lr: torch.Tensor, data: "TrainingData", step: int) -> dict[str, float]:
-        """Update the critic(s) on the detached outputs ``sr`` of LR inputs ``lr``; returns named losses."""
+        """One update of the critic(s) on the detached outputs ``sr`` of LR inputs ``lr``; returns named losses."""
 
     @abstractmethod
     def generator_loss(self, sr: torch.Tensor, lr: torch.Tensor, data: "TrainingData", step: int) -> torch.Tensor:

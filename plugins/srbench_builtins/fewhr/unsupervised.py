@@ -16,10 +16,9 @@ import torch
 
 from srbench.errors import IncompatibleError, UsageError
 from srbench.options import option
-from srbench_builtins.methods.gan_common import Adversary, create_adversarial, discriminator_step, \
+from srbench_builtins.methods.gan_common import Adversary, discriminator_step, \
     generator_adversarial_loss
-from srbench_builtins.methods.replay import ReplayBuffer
-from srbench_builtins.methods.schedules import check_fraction
+from srbench_builtins.methods.adversarial_schedule import DiscriminatorOptions
 
 from .crops import random_crops
 from .term_method import ConsistencyTermMethod, TermMethodOptions
@@ -28,24 +27,17 @@ from .unpaired_terms import register_term
 
 
 @dataclass(frozen=True)
-class UnsupervisedTermOptions:
+class UnsupervisedTermOptions(DiscriminatorOptions):
     """Options of the ``unsupervised`` adversarial term (SR outputs vs unpaired HR)."""
 
-    discriminator: str = option("srgan", "discriminator network (srbench list discriminators)")
-    adversarial_loss: str = option("nonsaturating", "GAN objective (srbench list adversarial_losses)")
     lr_d: float | None = option(4e-4, "discriminator learning rate (TTUR's 4e-4: at the objective's 1e-4 D stayed "
                                       "at chance level through the quick budget); none = the objective's")
-    real_label: float = option(0.9, "label of real images for D (one-sided label smoothing; 1 = off)")
-    spectral_norm_d: bool = option(True, "spectral normalisation in the discriminator (SRGAN report)")
-    n_critic: int | None = option(None, "D updates per G update; none = the objective's (wgan: 5)")
-    replay_size: int = option(64, "experience replay: past generated images kept for D (0 = off)")
-    replay_fraction: float = option(0.5, "share of each fake batch shown to D drawn from the replay buffer")
     critic_crop: int = option(0, "side (HR px) of the random crops D sees, drawn independently for real and "
                                  "fake images; 0 = the patch side minus the scale (random phase w.r.t. the "
                                  "generator's pixel-shuffle grid), -1 = whole patches")
 
     def __post_init__(self) -> None:
-        check_fraction(self.replay_fraction, "replay_fraction")
+        DiscriminatorOptions.__post_init__(self)
         if self.critic_crop < -1:
             raise ValueError(f"invalid critic_crop {self.critic_crop}; expected -1 (whole), 0 (auto) or a side in px")
 
@@ -88,10 +80,8 @@ class UnsupervisedTerm(DiscriminatorTerm):
                                     "this trial has none (use --hr-source folder:PATH or another dataset, or "
                                     "--hr-source paired with hr_fraction > 0)")
         self.trial_notes: list[str] = []
-        self.adversary: Adversary = create_adversarial(
-            ctx, discriminator=opts.discriminator, loss=opts.adversarial_loss, real_label=opts.real_label,
-            lr=opts.lr_d, spectral_norm=opts.spectral_norm_d, n_critic=opts.n_critic, notes=self.trial_notes)
-        self.replay = ReplayBuffer(opts.replay_size, seed=ctx.seed)
+        self.adversary: Adversary = opts.create_adversary(ctx, self.trial_notes)
+        self.replay = opts.replay_buffer(ctx.seed)
         self._last_real: torch.Tensor | None = None
 
     def _crop(self, images: torch.Tensor) -> torch.Tensor:
@@ -102,12 +92,10 @@ class UnsupervisedTerm(DiscriminatorTerm):
         return self._crop(data.hr_pool.batch(count, self.context.device))
 
     def critic_step(self, sr: torch.Tensor, lr: torch.Tensor, data: Any, step: int) -> dict[str, float]:
-        stats: dict[str, Any] = {}
-        for _ in range(self.adversary.n_critic):
-            real = self._real(data, sr.shape[0])
-            shown = self.replay.mix(self._crop(sr.detach()), self.options.replay_fraction)
-            stats = discriminator_step(self.adversary, real, shown)
-            self._last_real = real
+        real = self._real(data, sr.shape[0])
+        shown = self.replay.mix(self._crop(sr.detach()), self.options.replay_fraction)
+        self._last_real = real
+        stats: dict[str, Any] = discriminator_step(self.adversary, real, shown)
         return stats
 
     def generator_loss(self, sr: torch.Tensor, lr: torch.Tensor, data: Any, step: int) -> torch.Tensor:

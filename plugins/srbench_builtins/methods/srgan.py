@@ -21,7 +21,6 @@ from srbench.options import option
 
 from .gan_common import (
     Adversary,
-    create_adversarial,
     create_generator,
     create_generator_optimizer,
     discriminator_step,
@@ -29,24 +28,19 @@ from .gan_common import (
     generator_spec,
 )
 from .perceptual import VGGFeatureLoss, pixel_loss, vgg19_layer_names, vgg19_missing_reason, vgg19_weights_path
-from .replay import ReplayBuffer
-from .schedules import LRDecay, PhasePlan, Ramp, RampShape, check_fraction, decay_learning_rates, steps_of
-
-#: Phase names, in budget order.
-PRETRAIN, D_ONLY, JOINT = "pretrain", "d_only", "joint"
+from .adversarial_schedule import D_ONLY, PRETRAIN, AdversarialOptions, AdversarialSchedule, DiscriminatorOptions
+from .schedules import LRDecay, Ramp, check_fraction, steps_of
 #: The only scale progressive growing handles: one x2 stage, then a second one.
 PROGRESSIVE_SCALE = 4
 
 
 @dataclass(frozen=True)
-class SRGANOptions:
+class SRGANOptions(AdversarialOptions, DiscriminatorOptions):
     """Options of the ``srgan`` method (see :class:`SRGANMethod` for the reasoning behind the defaults)."""
 
     generator: str = option("srresnet_resize", "generator network (srbench list generators): srresnet_resize "
                                                "(srresnet's), srresnet (the paper's pixel shuffle), ...; progressive "
                                                "needs one with grow() (either srresnet)")
-    discriminator: str = option("srgan", "discriminator network (srbench list discriminators)")
-    adversarial_loss: str = option("nonsaturating", "GAN objective (srbench list adversarial_losses)")
     content_loss: Literal["mse", "l1", "vgg"] = option(
         "mse", "content loss of the joint phase: pixel mse/l1, or vgg (VGG19 features, SRGAN's VGG54)")
     pixel_loss: Literal["mse", "l1"] = option(
@@ -57,22 +51,11 @@ class SRGANOptions:
                                   "(hub/checkpoints/vgg19-dcbb9e9d.pth), never downloaded")
     lr_g: float = option(5e-4, "generator learning rate (optimizer type from the adversarial loss: Adam for "
                                "nonsaturating)")
-    lr_d: float | None = option(None, "discriminator learning rate; none = the adversarial loss's recommended "
-                                      "one (1e-4 for nonsaturating)")
-    lr_decay: LRDecay = option("cosine", "learning-rate decay of G and D over the budget: none, cosine, step")
-    pretrain_fraction: float = option(0.3, "share of the budget spent on the content loss only (report: one "
-                                           "epoch of MSE)")
-    d_only_fraction: float = option(0.05, "share of the budget then spent training D alone (report: less than an "
-                                          "epoch)")
-    adversarial_weight: float = option(1e-3, "final weight of the adversarial loss (SRGAN: 1e-3)")
-    ramp_fraction: float = option(0.5, "share of the joint phase over which the adversarial weight rises from 0")
-    ramp_shape: RampShape = option("linear", "shape of the adversarial-weight ramp: linear or cosine")
-    real_label: float = option(0.9, "label of real images for D (one-sided label smoothing; 1 = off)")
-    n_critic: int | None = option(None, "D updates per G update; none = the loss's (wgan: 5)")
-    replay_size: int = option(64, "experience replay: past generated images kept for D (0 = off)")
-    replay_fraction: float = option(0.5, "share of each fake batch shown to D drawn from the replay buffer")
+    lr_decay: LRDecay = option("cosine", "learning-rate decay of G and D over the budget: none, cosine, step "
+                                         "(srgan keeps cosine: docs/methods.md, 'Learning-rate schedule')")
+    d_only_fraction: float = option(0.05, "share of the budget, after the pre-training, spent training D alone "
+                                          "(report: less than an epoch)")
     spectral_norm_g: bool = option(False, "spectral normalisation in the generator (report: on)")
-    spectral_norm_d: bool = option(True, "spectral normalisation in the discriminator (report: on)")
     batch_norm_d: bool | None = option(None, "batch norm in D when it has the option; none = its default, "
                                              "off for wgan-gp")
     progressive: bool = option(False, "train x2 first, then grow the generator to x4 (x4 only; a generator "
@@ -85,25 +68,12 @@ class SRGANOptions:
     clamp_lr: bool = option(True, "clamp LR made on the fly back into [0, 1] (report: bicubic overshoots)")
 
     def __post_init__(self) -> None:
-        for name in ("pretrain_fraction", "d_only_fraction", "ramp_fraction", "replay_fraction",
-                     "fade_in_fraction"):
-            check_fraction(getattr(self, name), name)
+        AdversarialOptions.__post_init__(self)
+        DiscriminatorOptions.__post_init__(self)
+        check_fraction(self.fade_in_fraction, "fade_in_fraction")
         check_fraction(self.progressive_switch, "progressive_switch", below_one=True)
-        if self.pretrain_fraction + self.d_only_fraction > 1.0:
-            raise ValueError(f"pretrain_fraction + d_only_fraction = "
-                             f"{self.pretrain_fraction + self.d_only_fraction:g} exceeds the budget; expected <= 1")
-        if not self.adversarial_weight >= 0:
-            raise ValueError(f"invalid adversarial_weight {self.adversarial_weight!r}; expected a number >= 0")
-        if not 0.0 < self.real_label <= 1.0:
-            raise ValueError(f"invalid real_label {self.real_label!r}; expected a value in (0, 1]")
-        if self.replay_size < 0:
-            raise ValueError(f"invalid replay_size {self.replay_size!r}; expected 0 (off) or more images")
-        if self.n_critic is not None and self.n_critic < 1:
-            raise ValueError(f"invalid n_critic {self.n_critic!r}; expected a positive integer or none")
-        for name in ("lr_g", "lr_d"):
-            value = getattr(self, name)
-            if value is not None and not value > 0:
-                raise ValueError(f"invalid {name} {value!r}; expected a positive number")
+        if not self.lr_g > 0:
+            raise ValueError(f"invalid lr_g {self.lr_g!r}; expected a positive number")
         if self.vgg_layer not in vgg19_layer_names():
             raise ValueError(f"unknown vgg_layer {self.vgg_layer!r}; accepted: conv1_1 ... conv5_4, relu1_1 ... "
                              f"relu5_4, pool1 ... pool5")
@@ -122,6 +92,11 @@ class SRGANMethod(Method):
        ``content + w * adversarial``, ``w`` rising from 0 to ``adversarial_weight`` (SRGAN: 1e-3)
        over ``ramp_fraction`` of the joint phase (report: raising it gradually guarantees results at
        least as good as the content loss alone).
+
+    Phases, ramp, ``n_critic``, label smoothing, replay and learning-rate decay are the options every
+    GAN method shares (:class:`~.adversarial_schedule.AdversarialOptions`, run by
+    :class:`~.adversarial_schedule.AdversarialSchedule`); ``critic_warmup`` (D also trained during
+    the pre-training) is off here, the D-only phase does that job.
 
     Other tricks: one-sided label smoothing (``real_label`` 0.9: D is never sure, which stabilises
     training); experience replay (``replay_size`` past fakes, ``replay_fraction`` of each fake
@@ -155,13 +130,8 @@ class SRGANMethod(Method):
         opts: SRGANOptions = self.options
         ctx = self.context
         self.trial_notes: list[str] = []
-        total = ctx.total_steps
-        self.phases = PhasePlan(total, [(PRETRAIN, opts.pretrain_fraction), (D_ONLY, opts.d_only_fraction)],
-                                rest=JOINT)
-        joint = self.phases[JOINT]
-        self.adversarial_ramp = Ramp(joint.start, steps_of(opts.ramp_fraction, joint.length),
-                                     opts.adversarial_weight, opts.ramp_shape)
-        self.phase = self.phases.name_at(0)
+        self.schedule = AdversarialSchedule(opts, ctx.total_steps)
+        self.phase = self.schedule.phase(0)
 
         self.generator_x2: nn.Module | None = None
         self.grown = False
@@ -170,15 +140,12 @@ class SRGANMethod(Method):
         else:
             self.generator = create_generator(ctx, opts.generator, spectral_norm=opts.spectral_norm_g)
 
-        self.adversary: Adversary = create_adversarial(
-            ctx, discriminator=opts.discriminator, loss=opts.adversarial_loss, real_label=opts.real_label,
-            lr=opts.lr_d, spectral_norm=opts.spectral_norm_d, batch_norm=opts.batch_norm_d,
-            n_critic=opts.n_critic, notes=self.trial_notes)
+        self.adversary: Adversary = opts.create_adversary(ctx, self.trial_notes, batch_norm=opts.batch_norm_d)
         self.optimizer_g = create_generator_optimizer(self.generator.parameters(), self.adversary.loss, opts.lr_g)
         self.optimizer_g_x2 = (create_generator_optimizer(self.generator_x2.parameters(), self.adversary.loss,
                                                           opts.lr_g)
                                if self.generator_x2 is not None else None)
-        self.replay = ReplayBuffer(opts.replay_size, seed=ctx.seed)
+        self.replay = opts.replay_buffer(ctx.seed)
         self._setup_content_losses()
         for note in self.trial_notes:
             warnings.warn(f"srgan: {note}", stacklevel=2)
@@ -313,17 +280,20 @@ class SRGANMethod(Method):
         return stats, fake, target
 
     def train_step(self, step: int, data: Any) -> Mapping[str, float | torch.Tensor]:
-        opts = self.options
-        decay_learning_rates(self.optimizers().values(), opts.lr_decay, step, self.context.total_steps)
+        schedule = self.schedule
+        schedule.decay_learning_rates(self.optimizers().values(), step)
         generator, optimizer_g, scale = self._stage(step)
-        self.phase = self.phases.name_at(step)
+        self.phase = schedule.phase(step)
         extra: dict[str, float] = {"alpha": float(self.generator.alpha)} if self.grown else {}
 
         if self.phase == PRETRAIN:
+            stats: dict[str, torch.Tensor] = {}
+            if schedule.trains_critic(step):  # critic_warmup: D learns next to the content-only G
+                stats, _, _ = self._critic_updates(data, generator, scale, keep_last_graph=False)
             lr, target = self.draw_batch(data, scale)
             loss = self.pretrain_loss(generator(lr), target)
             self._generator_step(optimizer_g, loss)
-            return {"content": loss.detach(), **extra}
+            return {"content": loss.detach(), **stats, **extra}
 
         if self.phase == D_ONLY:
             generator.eval()  # G is frozen: not even its batch-norm statistics move
@@ -334,7 +304,7 @@ class SRGANMethod(Method):
             return {**stats, **extra}
 
         stats, fake, target = self._critic_updates(data, generator, scale, keep_last_graph=True)
-        weight = self.adversarial_ramp.value(step)
+        weight = schedule.weight(step)
         content = self.content_loss(fake, target)
         adversarial = generator_adversarial_loss(self.adversary, target, fake)
         total = content + weight * adversarial
