@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Callable
 
 from .config import RunConfig
 from .results import TRIALS_DIR
@@ -33,24 +34,29 @@ def report(out: str | Path) -> tuple[Path, Path, Path]:
     return write_leaderboard(Path(out))
 
 
-def evaluate_method(method: str | None = None, dataset: str = "default", scale: int = 4, *,
-                    checkpoint: str | Path | None = None, degradation: str = "bicubic", split: str = "auto",
-                    device: str = "auto", metrics: list[str] | None = None, max_side: int = 0,
-                    plugins: PluginSystem | None = None) -> dict:
+def evaluate_method(method: str | None = None, dataset: str | None = None, scale: int | None = None, *,
+                    checkpoint: str | Path | None = None, degradation: str | None = None, split: str = "auto",
+                    device: str = "auto", metrics: list[str] | None = None, max_side: int | None = None,
+                    plugins: PluginSystem | None = None, log: Callable[[str], None] | None = None) -> dict:
     """Score a training-free method, or a trained trial's checkpoint, on a dataset.
 
     :param method: a registered method name (required without ``checkpoint``; must match it with one).
-    :param dataset: ``NAME`` or ``folder:PATH``.
+    :param dataset: ``NAME`` or ``folder:PATH`` [default: the checkpoint's training dataset, else ``default``].
+    :param scale: SR factor [default: the checkpoint's, else 4].
+    :param degradation: HR-to-LR operator of the test LR [default: the checkpoint's, which is the only
+        one accepted with a checkpoint; else ``bicubic``].
     :param checkpoint: a trial folder (``OUT/trials/<id>``) or its ``checkpoint.pt``; the trial's
         ``result.json`` next to it tells how to rebuild the method.
     :param split: ``test``, ``all``, or ``auto`` (the test split of the checkpoint's training
         dataset, otherwise every image).
-    :param max_side: centre-crop test images to this HR side (0: whole images).
-    :returns: ``{"method", "dataset", "scale", "split", <metric>: mean, ..., "per_image": [...],
-        "unavailable": {...}}``.
+    :param max_side: centre-crop test images to this HR side (0: whole images) [default: the
+        checkpoint's profile ``eval_max_side``, so the numbers are its ``result.json``'s; else 0].
+    :param log: where one-line notes go (default: stderr).
+    :returns: ``{"method", "dataset", "scale", "split", "degradation", "max_side", <metric>: mean, ...,
+        "per_image": [...], "unavailable": {...}}``.
     """
     from .runner.eval_checkpoint import evaluate_method as _impl
 
     return _impl(method=method, dataset=dataset, scale=scale, checkpoint=checkpoint, degradation=degradation,
                  split=split, device=device, metrics=metrics, max_side=max_side,
-                 plugins=plugins or get_plugin_system())
+                 plugins=plugins or get_plugin_system(), log=log)

@@ -42,7 +42,15 @@ class IncompatibleError(SrbenchError):
 
 
 class DivergedError(SrbenchError):
-    """Training losses turned NaN or infinite."""
+    """Training losses turned NaN or infinite.
+
+    :param training: what the trainer knew when it stopped (steps done, the step that diverged,
+        the losses of the last good step and of the bad one), recorded in ``result.json``.
+    """
+
+    def __init__(self, message: str, training: dict | None = None) -> None:
+        super().__init__(message)
+        self.training = dict(training or {})
 
 
 class MetricUnavailableError(SrbenchError):

@@ -14,7 +14,9 @@ Constants rather than string literals, so plugins and reports read results the s
       "metrics": {TEST_DATASET: {"mean": {METRIC: value}, "per_image": [{"id": ..., METRIC: value}],
                                  "unavailable": {METRIC: reason}}},
       "cost": {"train_seconds", "inference_ms_per_megapixel", "params"},
-      "training": {"steps", "resumed_from", "last_losses"},
+      "training": {"steps", "resumed_from", "last_losses"}; a diverged trial adds "diverged_at"
+                  (the step that gave a NaN/inf loss, counted from 1 as in losses.jsonl) and
+                  "diverged_losses" ("steps" = the good steps done before it),
       "versions": {"srbench", "torch", "python", "plugins": {plugin: version}},
       "device": "cpu", "wall_seconds": ..., "finished_at": ISO-8601,
       "notes": ["one-line remarks of the method, e.g. a fallback it took"]

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import datetime as _dt
 import functools
+import gc
 import platform
+import shutil
 import sys
 import time
 import traceback
@@ -25,7 +27,6 @@ from ..config import RunConfig
 from ..data.datasets import open_dataset
 from ..data.pipeline import build_test_set, build_training_data
 from ..errors import DataError, DivergedError, IncompatibleError, UsageError
-from ..interfaces.dataset import Dataset
 from ..interfaces.method import Method, MethodContext
 from ..options import convert_value, options_to_dict, parse_options
 from ..plugin_manager import PluginSystem
@@ -44,6 +45,8 @@ from .trial import TrialSpec
 FINAL_STATUSES = (STATUS_OK, STATUS_DIVERGED, STATUS_INCOMPATIBLE)
 #: Test LR images are made with this seed whatever the trial's seed, so seeds share one test set.
 EVAL_SEED = 0
+#: ``OUT/samples``: LR and HR crops of the test images, written after every trial has trained.
+SAMPLES_DIR = "samples"
 
 
 @dataclass
@@ -121,7 +124,9 @@ class Runner:
         self.method_names()  # unknown names fail before any dataset is opened
         if config.executor == "local":  # elsewhere the device is the workers' to resolve
             self.device  # noqa: B018 - a bad --device fails here, before any training
-        self.train_dataset = open_dataset(config.dataset, self.registries)
+        # Datasets are opened when their images are needed and dropped after: an open dataset
+        # caches decoded images, and none may be alive while a method trains (access contract).
+        open_dataset(config.dataset, self.registries)  # a bad name or path fails here, before any training
         self.test_datasets = self._open_test_datasets()
         self.degradation_cls = self.registries.degradations.get(config.degradation).factory
         self.degradation_options = parse_options(self.degradation_cls.Options, config.degradation_options,
@@ -129,8 +134,9 @@ class Runner:
         self.degradation = self.degradation_cls(config.scale, self.degradation_options)
         self.metrics = self._create_metrics()
         self.hr_source_images = self._resolve_hr_source()
-        self._data_cache: dict[tuple[float, int], tuple[Any, Any, Any]] = {}
-        self._test_cache: dict[str, list[Any]] = {}
+        #: The training data of one (hr_fraction, seed): trials are run grouped by it, and only the
+        #: current one is kept, so no trial can find another split's paired HR in memory.
+        self._data: tuple[tuple[float, int], Any, Any, Any] | None = None
 
     # -- planning ---------------------------------------------------------------------------
     def _check_patch_size(self) -> None:
@@ -148,15 +154,15 @@ class Runner:
             self.log(f"srbench: note: --amp has no effect on {device.type}; training in float32")
         return device
 
-    def _open_test_datasets(self) -> dict[str, tuple[Dataset, str]]:
-        """Name -> (dataset, split). The training dataset contributes its test split only."""
+    def _open_test_datasets(self) -> dict[str, str]:
+        """Name -> split. The training dataset contributes its test split only. Each is opened here
+        (a bad name fails before any training) and again, fresh, each time its images are read."""
         names = self.config.test_datasets or [self.config.dataset]
-        out: dict[str, tuple[Dataset, str]] = {}
+        out: dict[str, str] = {}
         for name in names:
-            if name == self.config.dataset:
-                out[name] = (self.train_dataset, "test")
-            else:
-                out[name] = (open_dataset(name, self.registries), "all")
+            if name != self.config.dataset:
+                open_dataset(name, self.registries)
+            out[name] = "test" if name == self.config.dataset else "all"
         return out
 
     def _create_metrics(self) -> dict[str, Any]:
@@ -227,7 +233,7 @@ class Runner:
         for info in self.plugins.broken():
             self.log(f"srbench: warning: plugin {info.name!r} failed to load: {info.error}")
         progress = Progress(len(trials), enabled=self.show_progress)
-        pending = []
+        pending: list[PlannedTrial] = []
         try:
             for trial in trials:
                 done = self.finished_result(trial)
@@ -241,7 +247,10 @@ class Runner:
                 summary.skipped += 1
                 progress.trial_skipped(trial.trial_id)
             if pending:
-                executor.run(self, pending, summary, progress)
+                # Test HR samples are written once every trial has trained (a method could read them).
+                shutil.rmtree(self.out / SAMPLES_DIR, ignore_errors=True)
+                executor.run(self, group_by_training_data(pending), summary, progress)
+            self.write_reference_samples()
         except KeyboardInterrupt:
             summary.interrupted = True
         finally:
@@ -314,25 +323,32 @@ class Runner:
         return True
 
     def _training_data(self, fraction: float, seed: int) -> tuple[Any, Any]:
+        """The training data and manifest of ``(fraction, seed)``; the previous one is released first."""
         key = (fraction, seed)
-        if key not in self._data_cache:
+        if self._data is None or self._data[0] != key:
+            self._data = None
+            gc.collect()  # the previous split's paired HR, and anything a method left in a cycle
             data, manifest = build_training_data(
-                self.train_dataset.images("train"), degradation=self.degradation, hr_fraction=fraction,
-                seed=seed, profile=self.profile, hr_source=self.hr_source_images,
+                open_dataset(self.config.dataset, self.registries).images("train"), degradation=self.degradation,
+                hr_fraction=fraction, seed=seed, profile=self.profile, hr_source=self.hr_source_images,
                 cache_dir=self.out / "cache")
-            self._data_cache[key] = (data, manifest, data.rng_state())
-        data, manifest, rng = self._data_cache[key]
+            gc.collect()  # the dataset and its decoded images (LR-only HR among them) go now
+            self._data = (key, data, manifest, data.rng_state())
+        _, data, manifest, rng = self._data
         data.load_rng_state(rng)  # every method starts from the same sampler state
         return data, manifest
 
     def _test_set(self, name: str) -> list[Any]:
-        if name not in self._test_cache:
-            dataset, split = self.test_datasets[name]
-            images = build_test_set(dataset.images(split), degradation=self.degradation,
-                                    seed=EVAL_SEED, max_side=self.profile.eval_max_side)
-            self._test_cache[name] = images
-            _save_reference_samples(images, self.out / "samples" / _safe_name(name), self.config.scale)
-        return self._test_cache[name]
+        """Test images of ``name``, read afresh: called after training, dropped after scoring."""
+        images = open_dataset(name, self.registries).images(self.test_datasets[name])
+        return build_test_set(images, degradation=self.degradation, seed=EVAL_SEED,
+                              max_side=self.profile.eval_max_side)
+
+    def write_reference_samples(self) -> None:
+        """LR and HR crops of every test image beside the trials' SR crops (``OUT/samples``), for reports."""
+        for name in self.test_datasets:
+            _save_reference_samples(self._test_set(name), self.out / SAMPLES_DIR / _safe_name(name),
+                                    self.config.scale)
 
     def new_record(self, trial: PlannedTrial, *, device: str = "") -> dict[str, Any]:
         """A result record of ``trial`` with nothing measured yet (status ``failed``)."""
@@ -414,6 +430,7 @@ class Runner:
             result["status"], result["reason"] = STATUS_INCOMPATIBLE, str(exc)
         except DivergedError as exc:
             result["status"], result["reason"] = STATUS_DIVERGED, str(exc)
+            result["training"] = exc.training
         except Exception as exc:  # noqa: BLE001 - one broken trial must not stop the benchmark
             result["status"], result["reason"] = STATUS_FAILED, f"{type(exc).__name__}: {exc}"
             (tdir / "error.txt").write_text(traceback.format_exc())
@@ -427,6 +444,14 @@ class Runner:
     def _versions(self) -> dict[str, Any]:
         return {"srbench": __version__, "torch": torch.__version__, "python": platform.python_version(),
                 "plugins": self.plugins.versions()}
+
+
+def group_by_training_data(trials: list[PlannedTrial]) -> list[PlannedTrial]:
+    """``trials`` reordered so those of one (hr_fraction, seed) run one after another (stable)."""
+    first: dict[tuple[float, int], int] = {}
+    for t in trials:
+        first.setdefault((t.spec.hr_fraction, t.spec.seed), len(first))
+    return sorted(trials, key=lambda t: first[(t.spec.hr_fraction, t.spec.seed)])
 
 
 def _save_reference_samples(images: list[Any], folder: Path, scale: int) -> None:

@@ -24,6 +24,9 @@ from ..interfaces.method import Method
 from .seeding import capture_rng_state, restore_rng_state
 
 CHECKPOINT_NAME = "checkpoint.pt"
+#: One JSON row per ``log_every`` steps: ``{"step": N, "seconds": ..., LOSS: value}`` where ``N``
+#: counts the steps done, from 1 (the row of ``train_step(step=0)`` has ``"step": 1``); the
+#: divergence reason and ``result.json``'s ``training.diverged_at`` count the same way.
 LOSS_LOG_NAME = "losses.jsonl"
 
 #: Called after every step with (step_done, total_steps, latest losses).
@@ -180,7 +183,13 @@ class Trainer:
                 losses = {k: _scalar(v) for k, v in raw.items()}
                 bad = [k for k, v in losses.items() if not math.isfinite(v)]
                 if bad:
-                    raise DivergedError(f"loss {bad[0]!r} became {losses[bad[0]]} at step {step}")
+                    # Steps are counted from 1 here as in losses.jsonl: the step that diverged is
+                    # step + 1, after `step` good ones.
+                    raise DivergedError(
+                        f"loss {bad[0]!r} became {losses[bad[0]]} at step {step + 1} of {self.total_steps} "
+                        f"(steps counted from 1, as in {LOSS_LOG_NAME})",
+                        {"steps": step, "diverged_at": step + 1, "resumed_from": start,
+                         "last_losses": last, "diverged_losses": losses})
                 step += 1
                 last = losses
                 if log_file is not None and (step % self.log_every == 0 or step == self.total_steps):
