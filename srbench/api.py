@@ -6,7 +6,8 @@ from pathlib import Path
 from typing import Callable
 
 from .config import RunConfig
-from .results import TRIALS_DIR
+from .errors import OutputError
+from .results import TRIALS_DIR, is_write_error, output_error
 from .plugin_manager import PluginSystem, get_plugin_system
 from .runner.leaderboard import write_leaderboard
 from .runner.runner import Runner, RunSummary
@@ -21,11 +22,20 @@ def run(config: RunConfig | None = None, *, plugins: PluginSystem | None = None,
     :returns: the results of every planned trial that finished, and the exit code the CLI uses.
     """
     runner = Runner(config or RunConfig(), plugins or get_plugin_system(), progress=progress)
+    write_board = True
     try:
         summary = runner.run()
+    except OutputError:
+        write_board = False  # --out is full or read-only, or another run holds it (its board is its own)
+        raise
     finally:  # also when a usage error stops the run midway: what finished is shown
-        if (runner.out / TRIALS_DIR).is_dir():
-            write_leaderboard(runner.out)
+        if write_board and (runner.out / TRIALS_DIR).is_dir():
+            try:
+                write_leaderboard(runner.out)
+            except OSError as exc:
+                if is_write_error(exc):
+                    raise output_error(exc, runner.out) from None
+                raise
     return summary
 
 

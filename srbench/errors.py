@@ -30,6 +30,10 @@ class PluginLoadError(SrbenchError):
     """A plugin failed to import or to register; raised when one of its components is used."""
 
 
+class OutputError(SrbenchError):
+    """The output folder cannot be written (full, read-only) or is in use by another run."""
+
+
 class DataError(SrbenchError):
     """A dataset, folder or image file that cannot be used."""
 

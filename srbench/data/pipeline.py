@@ -21,9 +21,8 @@ Test images (:func:`build_test_set`) never enter :class:`TrainingData`.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
-import os
-import uuid
 from dataclasses import dataclass, fields, is_dataclass
 from pathlib import Path
 from typing import Any, Sequence
@@ -34,6 +33,7 @@ from ..errors import DataError, UsageError
 from ..interfaces.dataset import Image
 from ..interfaces.degradation import Degradation
 from ..ops.imresize import modcrop, quantize
+from ..results import write_bytes_atomic
 from ..training.profiles import Profile
 from .split import SplitManifest, split_by_hr_fraction
 from .training_data import HRPool, LROnlySet, PairedSet, PatchSet, TrainingData
@@ -270,16 +270,10 @@ def _load_cache(path: Path) -> dict[str, Any] | None:
 
 
 def _save_cache(path: Path, payload: dict[str, Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # A unique name in the same folder (opened normally, so the umask applies, unlike mkstemp's 0600).
-    tmp = path.with_name(f"{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
-    try:
-        with open(tmp, "xb") as f:
-            torch.save(payload, f)
-        os.replace(tmp, path)  # atomic: a reader sees the old file or the whole new one
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    # In memory first: torch.save to a full disk raises RuntimeError, a plain write OSError(ENOSPC).
+    buffer = io.BytesIO()
+    torch.save(payload, buffer)
+    write_bytes_atomic(path, buffer.getbuffer())
 
 
 # -- public entry points --------------------------------------------------------------------------

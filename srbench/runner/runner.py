@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as _dt
 import functools
 import gc
+import os
 import platform
 import shutil
 import sys
@@ -26,12 +27,12 @@ from .. import __version__
 from ..config import RunConfig
 from ..data.datasets import open_dataset
 from ..data.pipeline import build_test_set, build_training_data
-from ..errors import DataError, DivergedError, IncompatibleError, UsageError
+from ..errors import DataError, DivergedError, IncompatibleError, OutputError, UsageError
 from ..interfaces.method import Method, MethodContext
 from ..options import convert_value, options_to_dict, parse_options
 from ..plugin_manager import PluginSystem
 from ..results import (RESULT_FILE, SCHEMA_VERSION, STATUS_DIVERGED, STATUS_FAILED, STATUS_INCOMPATIBLE,
-                       STATUS_OK, TRIALS_DIR, read_result, write_json_atomic)
+                       STATUS_OK, TRIALS_DIR, is_write_error, output_error, read_result, write_json_atomic)
 from ..training.profiles import Profile, get_profile
 from ..training.seeding import seed_everything, set_deterministic
 from ..training.threads import limit_torch_threads
@@ -47,6 +48,12 @@ FINAL_STATUSES = (STATUS_OK, STATUS_DIVERGED, STATUS_INCOMPATIBLE)
 EVAL_SEED = 0
 #: ``OUT/samples``: LR and HR crops of the test images, written after every trial has trained.
 SAMPLES_DIR = "samples"
+#: ``OUT/.lock``: held (``flock``) by the ``srbench run`` writing OUT; holds its pid.
+LOCK_FILE = ".lock"
+#: Most trials one command plans. Far above any real sweep (10 methods x 10 fractions x 100 seeds
+#: is 10,000), and planning 10^5 trials takes about a second and 100 MB; without a limit
+#: ``--seeds 100000000000`` grew past 17 GB before it was stopped.
+MAX_TRIALS = 100_000
 
 
 @dataclass
@@ -121,7 +128,7 @@ class Runner:
         limit_torch_threads()
         self.profile = _resolve_profile(config)
         self._check_patch_size()
-        self.method_names()  # unknown names fail before any dataset is opened
+        self._check_grid_size(len(self.method_names()))  # unknown names fail before any dataset is opened
         if config.executor == "local":  # elsewhere the device is the workers' to resolve
             self.device  # noqa: B018 - a bad --device fails here, before any training
         # Datasets are opened when their images are needed and dropped after: an open dataset
@@ -139,6 +146,14 @@ class Runner:
         self._data: tuple[tuple[float, int], Any, Any, Any] | None = None
 
     # -- planning ---------------------------------------------------------------------------
+    def _check_grid_size(self, n_methods: int) -> None:
+        c = self.config
+        n = n_methods * len(c.hr_fraction) * c.seeds
+        if n > MAX_TRIALS:
+            raise UsageError(f"the grid has {n:,} trials ({n_methods} methods x {len(c.hr_fraction)} hr fractions x "
+                             f"{c.seeds:,} seeds), above the limit of {MAX_TRIALS:,} per command; use fewer --seeds "
+                             "or split the sweep into several commands on one --out")
+
     def _check_patch_size(self) -> None:
         p = self.profile.patch_size
         if p % self.config.scale:
@@ -215,8 +230,22 @@ class Runner:
         return self.out / TRIALS_DIR / trial.trial_id
 
     def finished_result(self, trial: PlannedTrial) -> dict[str, Any] | None:
-        result = read_result(self.trial_dir(trial) / RESULT_FILE)
-        if result is not None and result.get("status") in FINAL_STATUSES:
+        """The trial's final result on disk, or None (no file, unreadable, or not final: run it).
+
+        :raises UsageError: for a result written by a newer srbench (its schema is above ours):
+            this version would misread it and must not overwrite it.
+        """
+        path = self.trial_dir(trial) / RESULT_FILE
+        result = read_result(path)
+        if result is None or not isinstance(result, dict):
+            if path.exists():
+                self.log(f"srbench: warning: {path} is unreadable; its trial runs again")
+            return None
+        schema = result.get("schema")
+        if isinstance(schema, int) and schema > SCHEMA_VERSION:
+            raise UsageError(f"{path} was written by a newer srbench (result schema {schema}; this one reads up to "
+                             f"{SCHEMA_VERSION}); upgrade srbench or choose another --out")
+        if result.get("status") in FINAL_STATUSES:
             return result
         return None
 
@@ -229,7 +258,24 @@ class Runner:
         executor = executor or create_executor(self.config, log=self.log)
         trials = self.plan()
         summary = RunSummary(self.out)
-        self.out.mkdir(parents=True, exist_ok=True)
+        try:
+            self.out.mkdir(parents=True, exist_ok=True)
+            lock = _lock_output(self.out)
+        except OSError as exc:
+            if is_write_error(exc):
+                raise output_error(exc, self.out) from None
+            raise
+        try:
+            self._run_planned(trials, executor, summary)
+        except OSError as exc:
+            if is_write_error(exc):
+                raise output_error(exc, self.out) from None
+            raise
+        finally:
+            lock.close()
+        return summary
+
+    def _run_planned(self, trials: list[PlannedTrial], executor: Executor, summary: RunSummary) -> None:
         for info in self.plugins.broken():
             self.log(f"srbench: warning: plugin {info.name!r} failed to load: {info.error}")
         progress = Progress(len(trials), enabled=self.show_progress)
@@ -257,7 +303,6 @@ class Runner:
             progress.close()
         order = {t.trial_id: i for i, t in enumerate(trials)}
         summary.results.sort(key=lambda r: order.get(r.get("trial_id"), len(order)))
-        return summary
 
     def build_method(self, trial: PlannedTrial, data: Any) -> Method:
         """``trial``'s method, set up on ``data`` in this run's context (untrained)."""
@@ -397,7 +442,7 @@ class Runner:
             if cls.trainable and self.profile.iterations > 0:
                 trainer = Trainer(method, data, total_steps=self.profile.iterations, trial_dir=tdir,
                                   checkpoint_every=self.profile.checkpoint_every, log_every=self.profile.log_every,
-                                  progress=progress.step if progress else None)
+                                  progress=progress.step if progress else None, log=self.log)
                 if progress:
                     progress.start_steps(self.profile.iterations)
                 outcome = trainer.run()
@@ -431,6 +476,11 @@ class Runner:
         except DivergedError as exc:
             result["status"], result["reason"] = STATUS_DIVERGED, str(exc)
             result["training"] = exc.training
+        except OSError as exc:
+            if is_write_error(exc):
+                raise  # a full or read-only --out: the run stops with one line (see run)
+            result["status"], result["reason"] = STATUS_FAILED, f"{type(exc).__name__}: {exc}"
+            (tdir / "error.txt").write_text(traceback.format_exc())
         except Exception as exc:  # noqa: BLE001 - one broken trial must not stop the benchmark
             result["status"], result["reason"] = STATUS_FAILED, f"{type(exc).__name__}: {exc}"
             (tdir / "error.txt").write_text(traceback.format_exc())
@@ -444,6 +494,33 @@ class Runner:
     def _versions(self) -> dict[str, Any]:
         return {"srbench": __version__, "torch": torch.__version__, "python": platform.python_version(),
                 "plugins": self.plugins.versions()}
+
+
+def _lock_output(out: Path) -> Any:
+    """Hold ``OUT/.lock`` for this process (released when the returned file is closed or the
+    process ends, even killed).
+
+    :raises OutputError: naming the pid of the run that holds it.
+    """
+    path = out / LOCK_FILE
+    handle = open(path, "a+")  # noqa: SIM115 - held open for the whole run
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows: no advisory locks; runs are not guarded
+        return handle
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        handle.seek(0)
+        other = handle.read().strip() or "unknown"
+        handle.close()
+        raise OutputError(f"--out {out} is in use by another srbench run (pid {other}); wait for it to end or "
+                          "choose another --out") from None
+    handle.seek(0)
+    handle.truncate()
+    handle.write(f"{os.getpid()}\n")
+    handle.flush()
+    return handle
 
 
 def group_by_training_data(trials: list[PlannedTrial]) -> list[PlannedTrial]:

@@ -8,9 +8,11 @@ the step, so a resumed trial continues exactly where the interrupted one stopped
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import os
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +23,7 @@ import torch
 from ..data.training_data import TrainingData
 from ..errors import DivergedError
 from ..interfaces.method import Method
+from ..results import write_bytes_atomic
 from .seeding import capture_rng_state, restore_rng_state
 
 CHECKPOINT_NAME = "checkpoint.pt"
@@ -54,10 +57,14 @@ def _scalar(value: float | torch.Tensor) -> float:
 
 
 def atomic_torch_save(obj: Any, path: Path) -> None:
-    """Write ``obj`` to ``path`` via a temporary file, so a crash never leaves half a checkpoint."""
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
+    """Write ``obj`` to ``path`` atomically, so a crash never leaves half a checkpoint.
+
+    Serialised in memory first: ``torch.save`` to a file on a full disk raises a ``RuntimeError``
+    ("unexpected pos"), where a plain write raises the ``OSError(ENOSPC)`` the runner stops on.
+    """
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
+    write_bytes_atomic(path, buffer.getbuffer())
 
 
 def _truncate_log(path: Path, last_step: int) -> None:
@@ -106,11 +113,12 @@ class Trainer:
     :param progress: optional per-step callback (progress bars).
     :param stop_after: stop (as if interrupted, checkpoint saved) after this many steps of this
         call; used by tests of resumption.
+    :param log: where one-line warnings go (default: stderr).
     """
 
     def __init__(self, method: Method, data: TrainingData, *, total_steps: int, trial_dir: Path | None,
                  checkpoint_every: int, log_every: int, progress: ProgressCallback | None = None,
-                 stop_after: int | None = None) -> None:
+                 stop_after: int | None = None, log: Callable[[str], None] | None = None) -> None:
         self.method = method
         self.data = data
         self.total_steps = total_steps
@@ -119,6 +127,7 @@ class Trainer:
         self.log_every = max(1, log_every)
         self.progress = progress
         self.stop_after = stop_after
+        self.log = log or (lambda msg: print(msg, file=sys.stderr))
 
     # -- checkpoints ------------------------------------------------------------------------
     @property
@@ -141,12 +150,26 @@ class Trainer:
         atomic_torch_save(state, path)
 
     def load_checkpoint(self) -> tuple[int, float]:
-        """Restore the last checkpoint if there is one; returns (step, seconds so far)."""
+        """Restore the last checkpoint if there is one; returns (step, seconds so far).
+
+        An unreadable checkpoint (cut by a full disk, damaged) is renamed ``checkpoint.pt.corrupt``
+        with a one-line warning, and the trial starts over.
+        """
         path = self.checkpoint_path
         if path is None or not path.exists():
             return 0, 0.0
         device = next((p.device for m in self.method.modules().values() for p in m.parameters()), torch.device("cpu"))
-        state = torch.load(path, map_location=device, weights_only=True)
+        try:
+            state = torch.load(path, map_location=device, weights_only=True)
+            missing = {"step", "seconds", "modules", "optimizers", "method", "data_rng", "rng"} - set(state)
+            if missing:
+                raise ValueError(f"no {sorted(missing)[0]!r} in it")
+        except Exception as exc:  # noqa: BLE001 - any unreadable file: start over, never crash the run
+            kept = path.with_name(path.name + ".corrupt")
+            os.replace(path, kept)
+            reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:120]
+            self.log(f"srbench: warning: {path} is unreadable ({reason}); kept as {kept.name}, the trial starts over")
+            return 0, 0.0
         for k, m in self.method.modules().items():
             m.load_state_dict(state["modules"][k])
         for k, o in self.method.optimizers().items():
