@@ -196,8 +196,12 @@ def _extract_train(images: Sequence[Image], manifest: SplitManifest, degradation
     s = degradation.scale
     lp = patch // s
     paired_ids = set(manifest.paired_ids)
-    p_lr, p_ids, p_lr_img = [], [], []
-    u_lr, u_ids, u_lr_img = [], [], []
+    p_lr: list[torch.Tensor] = []
+    p_lr_img: list[torch.Tensor] = []
+    u_lr: list[torch.Tensor] = []
+    u_lr_img: list[torch.Tensor] = []
+    p_ids: list[str] = []
+    u_ids: list[str] = []
     for img in images:
         _check_fits(img, patch, s, "training image")
         hr = _hr_of(img, s)

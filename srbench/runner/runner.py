@@ -28,6 +28,7 @@ from ..config import RunConfig
 from ..data.datasets import open_dataset
 from ..data.pipeline import build_test_set, build_training_data
 from ..errors import DataError, DivergedError, IncompatibleError, OutputError, UsageError
+from ..interfaces.dataset import Split
 from ..interfaces.method import Method, MethodContext
 from ..options import convert_value, options_to_dict, parse_options
 from ..plugin_manager import PluginSystem
@@ -169,11 +170,11 @@ class Runner:
             self.log(f"srbench: note: --amp has no effect on {device.type}; training in float32")
         return device
 
-    def _open_test_datasets(self) -> dict[str, str]:
+    def _open_test_datasets(self) -> dict[str, Split]:
         """Name -> split. The training dataset contributes its test split only. Each is opened here
         (a bad name fails before any training) and again, fresh, each time its images are read."""
         names = self.config.test_datasets or [self.config.dataset]
-        out: dict[str, str] = {}
+        out: dict[str, Split] = {}
         for name in names:
             if name != self.config.dataset:
                 open_dataset(name, self.registries)
