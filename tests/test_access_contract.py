@@ -276,6 +276,8 @@ def test_snooping_method_finds_no_hidden_hr(tmp_path: Path, monkeypatch: pytest.
     leaks = _leaks(snooper)
     assert leaks == {}, f"routes that yielded hidden HR (route: tensors found): {leaks}"
     assert not {f"tile{i:02d}" for i in range(N_TRAIN)} & set(snooper.SEEN["lr_only_ids"]), "LR-only ids name images"
+    # No output or trial path is reachable from the context or the data.
+    assert not [s for s in snooper.SEEN["strings"] if str(tmp_path) in s or "out" in Path(s).parts]
     # The reference samples of the test HR exist once the run is over.
     assert list((tmp_path / "work" / "out" / "samples").rglob("*.hr.png"))
 
@@ -297,5 +299,6 @@ def test_snooping_method_finds_no_hidden_hr_of_a_folder_dataset(tmp_path: Path, 
     snooper, code = _run_snoop(tmp_path, monkeypatch, f"folder:{tmp_path / 'data'}", "registries,ids,attributes,gc,modules")
     assert code == 0
     assert any(r == "gc" for r, _ in snooper.LOOT)
+    assert not [s for s in snooper.SEEN["strings"] if str(tmp_path) in s], "a data or output path reached the method"
     leaks = _leaks(snooper)
     assert leaks == {}, f"routes that yielded hidden HR (route: tensors found): {leaks}"

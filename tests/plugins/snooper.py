@@ -39,7 +39,7 @@ ROUTES = ("registries", "ids", "attributes", "files", "gc", "modules")
 #: (route, tensor or ndarray) found while snooping.
 LOOT: list[tuple[str, Any]] = []
 #: Strings the method saw: the LR-only ids, the paths it tried.
-SEEN: dict[str, list[str]] = {"lr_only_ids": [], "paths": [], "routes_run": []}
+SEEN: dict[str, list[str]] = {"lr_only_ids": [], "paths": [], "routes_run": [], "strings": []}
 _FILE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".pt", ".pth", ".npy", ".npz"}
 _MAX_FILES = 3000
 
@@ -183,8 +183,10 @@ class SnoopMethod(Method):
                     _loot("attributes", obj)
                 elif isinstance(obj, str) and ("/" in obj or os.sep in obj) and len(obj) < 4096:
                     strings.append(obj)
+                    SEEN["strings"].append(obj)
                 elif isinstance(obj, os.PathLike):
                     strings.append(os.fspath(obj))
+                    SEEN["strings"].append(os.fspath(obj))
                 elif hasattr(obj, "images") and callable(getattr(obj, "images")) and hasattr(obj, "name"):
                     for img in _images_of(obj):
                         _loot("attributes", getattr(img, "pixels", None))
