@@ -237,3 +237,22 @@ def test_mixed_image_modes_and_unicode_paths_with_spaces(tmp_path, capsys):
     split = next(iter(results.values()))["split"]
     assert split["n_paired"] + split["n_lr_only"] == 6
     assert (out / "leaderboard.md").exists() and list((out / "samples").rglob("*.hr.png"))
+
+
+def test_a_corrupt_checkpoint_of_a_finished_trial_is_one_line_for_eval_and_rescoring(tmp_path, capsys):
+    out = tmp_path / "out"
+    assert main(_argv(out)) == 0
+    (tdir,) = (out / "trials").glob("*")
+    (tdir / "checkpoint.pt").write_bytes(b"\x00" * 64)
+    capsys.readouterr()
+    code = main(["eval", "--checkpoint", str(tdir), "--plugin", "plugins.toy_method", "--metrics", "psnr_y"])
+    _one_error_line(capsys.readouterr().err, "is unreadable")
+    assert code == 2
+    # A run that wants a metric the trial lacks says why it cannot score it, and keeps the result.
+    before = (tdir / "result.json").read_bytes()
+    argv = _argv(out)
+    argv[argv.index("psnr_y")] = "psnr_y,ssim_y"
+    assert main(argv) == 0
+    err = capsys.readouterr().err
+    assert "is not scored for the metrics it lacks" in err and "Traceback" not in err
+    assert (tdir / "result.json").read_bytes() == before

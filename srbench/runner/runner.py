@@ -346,7 +346,11 @@ class Runner:
         seed_everything(spec.seed)
         method = self.build_method(trial, self._training_data(spec.hr_fraction, spec.seed)[0])
         if trained:
-            load_method_weights(method, checkpoint, self.device)
+            try:
+                load_method_weights(method, checkpoint, self.device)
+            except DataError as exc:
+                self.log(f"srbench: trial {trial.trial_id} is not scored for the metrics it lacks: {exc}")
+                return False
         for m in method.modules().values():
             m.eval()
         for name, names in missing.items():

@@ -21,7 +21,7 @@ from typing import Any, Callable, Mapping
 import torch
 
 from ..data.training_data import TrainingData
-from ..errors import DivergedError
+from ..errors import DataError, DivergedError
 from ..interfaces.method import Method
 from ..results import write_bytes_atomic
 from .seeding import capture_rng_state, restore_rng_state
@@ -94,8 +94,17 @@ def read_loss_log(path: Path) -> list[dict[str, float]]:
 
 
 def load_method_weights(method: Method, path: Path, device: torch.device) -> None:
-    """Load a checkpoint's networks and method state into a set-up ``method``, to score it (no optimizers)."""
-    state = torch.load(path, map_location=device, weights_only=True)
+    """Load a checkpoint's networks and method state into a set-up ``method``, to score it (no optimizers).
+
+    :raises DataError: for an unreadable checkpoint (one line naming it).
+    """
+    try:
+        state = torch.load(path, map_location=device, weights_only=True)
+        if not isinstance(state, dict) or "modules" not in state or "method" not in state:
+            raise ValueError("not a srbench checkpoint")
+    except Exception as exc:  # noqa: BLE001 - whatever torch.load raises on a damaged file
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:120]
+        raise DataError(f"checkpoint {path} is unreadable ({reason})") from None
     for k, m in method.modules().items():
         m.load_state_dict(state["modules"][k])
     method.load_extra_state(state["method"])
