@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 from .config import RunConfig
-from .results import TRIALS_DIR
+from .errors import OutputError
+from .results import TRIALS_DIR, is_write_error, output_error
 from .plugin_manager import PluginSystem, get_plugin_system
 from .runner.board_settings import BoardSettings
 from .runner.leaderboard import write_leaderboard
@@ -33,12 +34,21 @@ def run(config: RunConfig | None = None, *, plugins: PluginSystem | None = None,
                                           realism=config.realism)
     # before any training: a typo in --rank-by must not wait for the sweep to end
     board.check_choices(config.metrics or system.registries.metrics.names(), runner.method_names(), "in this run")
+    write_board = True
     try:
         summary = runner.run()
+    except OutputError:
+        write_board = False  # --out is full or read-only, or another run holds it (its board is its own)
+        raise
     finally:  # also when a usage error stops the run midway: what finished is shown
-        if (runner.out / TRIALS_DIR).is_dir():
-            write_leaderboard(runner.out, system.registries, rank_by=config.rank_by, reference=config.reference,
-                              realism=config.realism)
+        if write_board and (runner.out / TRIALS_DIR).is_dir():
+            try:
+                write_leaderboard(runner.out, system.registries, rank_by=config.rank_by, reference=config.reference,
+                                  realism=config.realism)
+            except OSError as exc:
+                if is_write_error(exc):
+                    raise output_error(exc, runner.out) from None
+                raise
     return summary
 
 
@@ -56,27 +66,32 @@ def report(out: str | Path, *, rank_by: str | None = None, reference: str | None
     return write_leaderboard(Path(out), registries, rank_by=rank_by, reference=reference, realism=realism)
 
 
-def evaluate_method(method: str | None = None, dataset: str = "default", scale: int = 4, *,
-                    checkpoint: str | Path | None = None, degradation: str = "bicubic", split: str = "auto",
-                    device: str = "auto", metrics: list[str] | None = None, max_side: int = 0,
-                    plugins: PluginSystem | None = None) -> dict:
+def evaluate_method(method: str | None = None, dataset: str | None = None, scale: int | None = None, *,
+                    checkpoint: str | Path | None = None, degradation: str | None = None, split: str = "auto",
+                    device: str = "auto", metrics: list[str] | None = None, max_side: int | None = None,
+                    plugins: PluginSystem | None = None, log: Callable[[str], None] | None = None) -> dict:
     """Score a training-free method, or a trained trial's checkpoint, on a dataset.
 
     :param method: a registered method name (required without ``checkpoint``; must match it with one).
-    :param dataset: ``NAME`` or ``folder:PATH``.
+    :param dataset: ``NAME`` or ``folder:PATH`` [default: the checkpoint's training dataset, else ``default``].
+    :param scale: SR factor [default: the checkpoint's, else 4].
+    :param degradation: HR-to-LR operator of the test LR [default: the checkpoint's, which is the only
+        one accepted with a checkpoint; else ``bicubic``].
     :param checkpoint: a trial folder (``OUT/trials/<id>``) or its ``checkpoint.pt``; the trial's
         ``result.json`` next to it tells how to rebuild the method.
     :param split: ``test``, ``val`` (the validation split of a training dataset), ``all``, or
         ``auto`` (the test split of the checkpoint's training dataset, otherwise every image).
-    :param max_side: centre-crop test images to this HR side (0: whole images).
-    :returns: ``{"method", "dataset", "scale", "split", <metric>: mean, ..., "per_image": [...],
-        "unavailable": {...}}``.
+    :param max_side: centre-crop test images to this HR side (0: whole images) [default: the
+        checkpoint's profile ``eval_max_side``, so the numbers are its ``result.json``'s; else 0].
+    :param log: where one-line notes go (default: stderr).
+    :returns: ``{"method", "dataset", "scale", "split", "degradation", "max_side", <metric>: mean, ...,
+        "per_image": [...], "unavailable": {...}}``.
     """
     from .runner.eval_checkpoint import evaluate_method as _impl
 
     return _impl(method=method, dataset=dataset, scale=scale, checkpoint=checkpoint, degradation=degradation,
                  split=split, device=device, metrics=metrics, max_side=max_side,
-                 plugins=plugins or get_plugin_system())
+                 plugins=plugins or get_plugin_system(), log=log)
 
 
 def export(trial: str | Path, to: str | Path | None = None, *, out: str | Path = "srbench-out",

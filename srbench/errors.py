@@ -30,6 +30,10 @@ class PluginLoadError(SrbenchError):
     """A plugin failed to import or to register; raised when one of its components is used."""
 
 
+class OutputError(SrbenchError):
+    """The output folder cannot be written (full, read-only) or is in use by another run."""
+
+
 class DataError(SrbenchError):
     """A dataset, folder or image file that cannot be used."""
 
@@ -42,7 +46,15 @@ class IncompatibleError(SrbenchError):
 
 
 class DivergedError(SrbenchError):
-    """Training losses turned NaN or infinite."""
+    """Training losses turned NaN or infinite.
+
+    :param training: what the trainer knew when it stopped (steps done, the step that diverged,
+        the losses of the last good step and of the bad one), recorded in ``result.json``.
+    """
+
+    def __init__(self, message: str, training: dict | None = None) -> None:
+        super().__init__(message)
+        self.training = dict(training or {})
 
 
 class MetricUnavailableError(SrbenchError):

@@ -41,7 +41,7 @@ class PluginInfo:
     source: str  # "entry point", "module", "object"
     distribution: str = ""
     version: str = ""
-    status: str = "loaded"  # "loaded", "broken", "disabled"
+    status: str = "loaded"  # "loaded", "broken", "disabled", "duplicate" (same module as another plugin)
     error: str = ""
     components: list[tuple[str, str]] = field(default_factory=list)  # (kind, name)
 
@@ -147,6 +147,11 @@ def load_plugins(
             continue
         try:
             plugin = loader()
+            already = pm.get_name(plugin)
+            if already is not None:  # pip install -e'd and also named with --plugin: load once
+                info.status = "duplicate"
+                info.error = f"the same module as plugin {already!r}, loaded once under that name"
+                continue
             pm.register(plugin, name=info.name)
             _check_hook_names(pm, plugin, info.name)
         except Exception as exc:  # noqa: BLE001 - any import error must not break the others

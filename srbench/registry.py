@@ -17,6 +17,13 @@ from .errors import DuplicateComponentError, PluginLoadError, UnknownComponentEr
 T = TypeVar("T")
 
 
+def singular(kind: str) -> str:
+    """``"adversarial_losses"`` -> ``"adversarial_loss"``, ``"methods"`` -> ``"method"``."""
+    if kind.endswith("sses"):
+        return kind[:-2]
+    return kind[:-1] if kind.endswith("s") else kind
+
+
 @dataclass(frozen=True)
 class Entry(Generic[T]):
     """One registered component.
@@ -109,7 +116,7 @@ class Registry(Generic[T]):
             pass
         available = ", ".join(self.names()) or "(none)"
         hint = difflib.get_close_matches(name, self.names(), n=1)
-        msg = f"unknown {self.kind[:-1] if self.kind.endswith('s') else self.kind} {name!r}"
+        msg = f"unknown {singular(self.kind)} {name!r}"
         if hint:
             msg += f" (did you mean {hint[0]!r}?)"
         msg += f"; available: {available}"
@@ -149,3 +156,78 @@ class Registries:
     def all(self) -> dict[str, Registry]:
         return {k: getattr(self, k) for k in self.KINDS}
 
+
+
+class ReadOnlyRegistry:
+    """Lookup-only face of one :class:`Registry`: ``get``, ``create``, ``names``, ``entries``; no ``register``."""
+
+    __slots__ = ("_registry",)
+
+    def __init__(self, registry: Registry) -> None:
+        self._registry = registry
+
+    @property
+    def kind(self) -> str:
+        return self._registry.kind
+
+    def names(self) -> list[str]:
+        return self._registry.names()
+
+    def entries(self) -> list[Entry[Any]]:
+        return self._registry.entries()
+
+    def get(self, name: str) -> Entry[Any]:
+        return self._registry.get(name)
+
+    def create(self, name: str, *args: Any, **kwargs: Any) -> Any:
+        return self._registry.create(name, *args, **kwargs)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._registry
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._registry)
+
+    def __len__(self) -> int:
+        return len(self._registry)
+
+
+class ComponentsView:
+    """What a method may build by name (:attr:`MethodContext.registries`): generators,
+    discriminators, adversarial losses and degradations, read-only.
+
+    Datasets are left out on purpose: a method that could open the training dataset could read
+    the HR of its LR-only images and of the test images (the few-HR access contract; see
+    docs/writing_a_plugin.md). Methods and metrics are left out too: a method builds networks
+    and losses, not other methods or scores.
+    """
+
+    KINDS = ("generators", "discriminators", "adversarial_losses", "degradations")
+    __slots__ = KINDS
+
+    def __init__(self, registries: "Registries") -> None:
+        for kind in self.KINDS:
+            object.__setattr__(self, kind, ReadOnlyRegistry(getattr(registries, kind)))
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"{type(self).__name__} is read-only")
+
+    def __copy__(self) -> "ComponentsView":
+        return self  # read-only: a copy of a method shares it
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> "ComponentsView":
+        return self
+
+    @classmethod
+    def of(cls, registries: "Registries | ComponentsView") -> "ComponentsView":
+        """``registries`` itself when it is a view already, else a view of it."""
+        return registries if isinstance(registries, ComponentsView) else cls(registries)
+
+    def by_kind(self, kind: str) -> ReadOnlyRegistry:
+        if kind not in self.KINDS:
+            raise UnknownComponentError(f"component kind {kind!r} is not available to methods; available: "
+                                        f"{', '.join(self.KINDS)}")
+        return getattr(self, kind)
+
+    def all(self) -> dict[str, ReadOnlyRegistry]:
+        return {k: getattr(self, k) for k in self.KINDS}

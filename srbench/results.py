@@ -18,7 +18,9 @@ Constants rather than string literals, so plugins and reports read results the s
                                  "revisions": {METRIC: "VERSION/rN"},      # what each score was made with;
                                  "options": {METRIC: {OPTION: value}}}},   # a change re-scores it
       "cost": {"train_seconds", "inference_ms_per_megapixel", "params"},
-      "training": {"steps", "resumed_from", "last_losses"},
+      "training": {"steps", "resumed_from", "last_losses"}; a diverged trial adds "diverged_at"
+                  (the step that gave a NaN/inf loss, counted from 1 as in losses.jsonl) and
+                  "diverged_losses" ("steps" = the good steps done before it),
       "versions": {"srbench", "torch", "python", "plugins": {plugin: version}},
       "device": "cpu", "wall_seconds": ..., "finished_at": ISO-8601,
       "notes": ["one-line remarks of the method, e.g. a fallback it took"]
@@ -27,11 +29,15 @@ Constants rather than string literals, so plugins and reports read results the s
 
 from __future__ import annotations
 
+import errno
 import json
 import math
 import os
+import uuid
 from pathlib import Path
 from typing import Any
+
+from .errors import OutputError
 
 SCHEMA_VERSION = 1
 RESULT_FILE = "result.json"
@@ -70,12 +76,40 @@ def _clean(obj: Any) -> Any:
     return obj
 
 
-def write_json_atomic(path: Path, data: Any) -> None:
-    """Write JSON through a temporary file and ``os.replace``: readers never see half a file."""
+def write_bytes_atomic(path: Path, data: bytes | memoryview) -> None:
+    """Write ``data`` through a temporary file of a unique name and ``os.replace``: readers (and
+    other processes writing the same file) never see half a file, and a full disk raises
+    ``OSError(ENOSPC)`` and leaves the old file as it was, and no temporary one."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(_clean(data), indent=2, sort_keys=False) + "\n")
-    os.replace(tmp, path)
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
+    try:
+        with open(tmp, "xb") as f:  # opened normally, so the umask applies (unlike mkstemp's 0600)
+            f.write(data)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def write_json_atomic(path: Path, data: Any) -> None:
+    """Write JSON atomically (see :func:`write_bytes_atomic`)."""
+    write_bytes_atomic(path, (json.dumps(_clean(data), indent=2, sort_keys=False) + "\n").encode())
+
+
+#: ``OSError`` numbers that mean "this folder cannot take more writes": a run stops on them with one line.
+WRITE_ERRNOS = frozenset({errno.ENOSPC, errno.EROFS, errno.EACCES, errno.EPERM, errno.EDQUOT, errno.EFBIG})
+
+
+def is_write_error(exc: BaseException) -> bool:
+    """True for an ``OSError`` of :data:`WRITE_ERRNOS` (full disk, read-only folder, no permission)."""
+    return isinstance(exc, OSError) and exc.errno in WRITE_ERRNOS
+
+
+def output_error(exc: OSError, out: Path) -> OutputError:
+    """The one line a run ends with when ``out`` cannot be written."""
+    where = f" ({exc.filename})" if exc.filename else ""
+    return OutputError(f"cannot write under --out {out}: {exc.strerror or exc}{where}; finished trials are kept, "
+                       "free some space (or make it writable, or choose another --out) and run the same command again")
 
 
 def read_results(out: Path) -> list[dict[str, Any]]:

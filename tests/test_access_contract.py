@@ -14,6 +14,7 @@ import types
 from pathlib import Path
 from typing import Any, Iterator
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -43,41 +44,48 @@ def mark(img: Image) -> Image:
     return Image(img.id, pixels)
 
 
-def _has_run(flat: torch.Tensor) -> bool:
-    """True when ``flat`` (1-D) holds LOW, HIGH, LOW, ... (RUN values) at stride 1 or 3."""
+def _has_run(flat: torch.Tensor, low: int = LOW, high: int = HIGH) -> bool:
+    """True when ``flat`` (1-D) holds low, high, low, ... (RUN values) at stride 1 or 3."""
     if flat.is_floating_point():
         candidates = [flat.double(), flat.double() * 255.0]
     else:
         candidates = [flat.to(torch.int64)]
     for values in candidates:
-        near = ((values - LOW).abs() < 1e-3) | ((values - HIGH).abs() < 1e-3)
-        if int(near.sum()) < RUN:  # cheap exit: too few marker values to form a run
+        is_low, is_high = (values - low).abs() < 1e-3, (values - high).abs() < 1e-3
+        if int(is_low.sum()) < RUN // 2 or int(is_high.sum()) < RUN // 2:  # too few marker values for a run
             continue
         for stride in (1, 3):  # rows contiguous, or channel-interleaved (H, W, C) storage
-            if values.numel() < RUN * stride:
+            n = values.numel() - stride
+            if n < RUN * stride:
                 continue
-            for offset in range(stride):
-                seq = values[offset::stride]
-                if seq.numel() < RUN:
-                    continue
-                win = seq.unfold(0, RUN, 1)
-                for first, second in ((LOW, HIGH), (HIGH, LOW)):
-                    want = torch.tensor([first, second] * (RUN // 2), dtype=win.dtype)
-                    if ((win - want).abs() < 1e-3).all(dim=1).any():
-                        return True
+            # alternation between i and i + stride, then RUN - 1 such links in a row
+            link = (is_low[:n] & is_high[stride:]) | (is_high[:n] & is_low[stride:])
+            run = link
+            for j in range(1, RUN - 1):
+                m = run.numel() - stride
+                if m <= 0:
+                    break
+                run = run[:m] & link[j * stride: j * stride + m]
+            else:
+                if bool(run.any()):
+                    return True
     return False
 
 
-def holds_marker(t: torch.Tensor) -> bool:
-    """Marker in the tensor as seen, along its last two dims, or anywhere in its storage."""
-    if t.numel() == 0 or t.is_complex() or t.dtype == torch.bool:
+def holds_marker(t: Any, low: int = LOW, high: int = HIGH) -> bool:
+    """Marker in the tensor (or numpy array) as seen, along its last two dims, or anywhere in its storage."""
+    if isinstance(t, np.ndarray):
+        if t.dtype.kind not in "uif":
+            return False
+        t = torch.from_numpy(np.ascontiguousarray(t).astype(np.float64 if t.dtype.kind == "f" else np.int64))
+    if t.numel() == 0 or t.is_complex() or t.dtype == torch.bool or t.is_meta:
         return False
     t = t.detach().cpu()
     storage = torch.empty(0, dtype=t.dtype).set_(t.untyped_storage())
     views = [storage, t.reshape(-1)]
     if t.dim() >= 2:
         views.append(t.transpose(-1, -2).reshape(-1))
-    return any(_has_run(v.reshape(-1)) for v in views)
+    return any(_has_run(v.reshape(-1), low, high) for v in views)
 
 
 def reachable(root: Any) -> Iterator[Any]:
@@ -182,6 +190,7 @@ def test_test_images_never_reach_training_data(setting) -> None:
     assert not any(holds_marker(t) for t in tensors_of(data))  # ...but not in the training data
     test_ids = {t.id for t in test_set}
     assert test_ids.isdisjoint(data.paired.ids) and test_ids.isdisjoint(data.lr_only.ids)
+    assert set(data.lr_only.ids).isdisjoint(i.id for i in train)  # LR-only ids are opaque
 
 
 def test_malicious_method_finds_no_hr_in_lr_only(setting) -> None:
@@ -191,7 +200,7 @@ def test_malicious_method_finds_no_hr_in_lr_only(setting) -> None:
     assert set(lr_only.tensors) == {"lr"} and set(lr_only.images) == {"lr"}
     assert not any("hr" in name.lower() for name in vars(lr_only))
     assert set(data.paired.ids) == set(manifest.paired_ids)
-    assert set(lr_only.ids) == set(manifest.lr_only_ids)
+    assert len(set(lr_only.ids)) == len(manifest.lr_only_ids) and not set(lr_only.ids) & set(manifest.lr_only_ids)
     assert set(data.hr_pool.ids) <= set(manifest.paired_ids)
     assert len(data.paired.images["hr"]) == len(manifest.paired_ids)
     # Every HR tensor a method can get at is exactly a paired image or a crop of one.
@@ -204,3 +213,92 @@ def test_malicious_method_finds_no_hr_in_lr_only(setting) -> None:
     for _ in range(20):
         assert not holds_marker(data.hr_pool.batch(8) * 255)
         assert not holds_marker(data.all_lr(8) * 255)
+
+
+# -- a method that tries every route (tests/plugins/snooper.py) -------------------------------------
+
+def _run_snoop(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, dataset: str, routes: str) -> tuple[Any, int]:
+    """``srbench run`` of toy and snoop (seeds 0 and 1, snooping at seed 1) from a fresh working folder,
+    as a user would type it; returns the snooper module and the exit status."""
+    from srbench.cli.main import main
+
+    import plugins.snooper as snooper
+
+    snooper.LOOT.clear()
+    for v in snooper.SEEN.values():
+        v.clear()
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    argv = ["run", "--plugin", "plugins.toy_method", "--plugin", "plugins.snooper", "--plugin", "plugins.marked_dataset",
+            "--methods", "toy,snoop", "--dataset", dataset, "--hr-fraction", "0.25", "--seeds", "2",
+            "--profile", "smoke", "--metrics", "psnr_y", "--out", str(work / "out"), "--no-progress",
+            "--set", "snoop.only_seed=1", "--set", f"snoop.routes={routes}"]
+    monkeypatch.setattr(sys, "argv", ["srbench", *argv])
+    monkeypatch.setenv("SRBENCH_OUT_HINT", str(work / "out"))  # a route through the environment
+    code = main(argv)
+    return snooper, code
+
+
+def _leaks(snooper: Any) -> dict[str, int]:
+    from plugins.marked_dataset import HIGH as M_HIGH
+    from plugins.marked_dataset import LOW as M_LOW
+
+    leaks: dict[str, int] = {}
+    for route, obj in snooper.LOOT:
+        # Every hidden image of the marked dataset together is 0.2 M values; bigger arrays are other
+        # datasets' photos (the registries route opens every dataset it can), not worth minutes to scan.
+        size = obj.size if isinstance(obj, np.ndarray) else obj.numel()
+        if size <= 2_000_000 and holds_marker(obj, M_LOW, M_HIGH):
+            leaks[route] = leaks.get(route, 0) + 1
+    return leaks
+
+
+def test_snooping_method_finds_no_hidden_hr(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every route of tests/plugins/snooper.py, tried in setup and during training of the second seed's
+    trial (after the first seed's trials trained and were scored), yields no HR pixel of an LR-only
+    training image (of that seed's split) or of a test image."""
+    from plugins.marked_dataset import N_TRAIN
+
+    snooper, code = _run_snoop(tmp_path, monkeypatch, "marked:0.25/1", ",".join(
+        ["registries", "ids", "attributes", "files", "gc", "modules"]))
+    assert code == 0
+    routes = {r.split(":")[1] for r in snooper.SEEN["routes_run"]}
+    assert routes == {"registries", "ids", "attributes", "files", "gc", "modules"}
+    # Not vacuous: the snooper saw the LR-only patches and the paired HR it may see, and the output folder.
+    assert len(set(snooper.SEEN["lr_only_ids"])) == N_TRAIN - 3
+    assert any(r == "attributes" for r, _ in snooper.LOOT) and any(r == "gc" for r, _ in snooper.LOOT)
+    assert any(Path(p) == (tmp_path / "work" / "out").resolve() for p in snooper.SEEN["paths"])
+    # The precondition of the cross-trial check: seed 0's paired images are not all paired at seed 1.
+    s0 = split_by_hr_fraction([f"tile{i:02d}" for i in range(N_TRAIN)], 0.25, 0)
+    s1 = split_by_hr_fraction([f"tile{i:02d}" for i in range(N_TRAIN)], 0.25, 1)
+    assert set(s0.paired_ids) - set(s1.paired_ids)
+    leaks = _leaks(snooper)
+    assert leaks == {}, f"routes that yielded hidden HR (route: tensors found): {leaks}"
+    assert not {f"tile{i:02d}" for i in range(N_TRAIN)} & set(snooper.SEEN["lr_only_ids"]), "LR-only ids name images"
+    # No output or trial path is reachable from the context or the data.
+    assert not [s for s in snooper.SEEN["strings"] if str(tmp_path) in s or "out" in Path(s).parts]
+    # The reference samples of the test HR exist once the run is over.
+    assert list((tmp_path / "work" / "out" / "samples").rglob("*.hr.png"))
+
+
+def test_snooping_method_finds_no_hidden_hr_of_a_folder_dataset(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same with ``folder:PATH`` (which caches decoded files), through the routes srbench can
+    close: what it hands over and what it keeps alive. Reading the files of a folder named on the
+    command line is open to any Python code (docs/writing_a_plugin.md says so), so not tried here."""
+    from PIL import Image as PILImage
+
+    from plugins.marked_dataset import MarkedDataset
+
+    ds = MarkedDataset(0.25, 1)
+    for split in ("train", "test"):
+        (tmp_path / "data" / split).mkdir(parents=True)
+        for img in ds.images(split):
+            PILImage.fromarray(img.pixels.permute(1, 2, 0).numpy()).save(tmp_path / "data" / split / f"{img.id}.png")
+    del ds, img
+    snooper, code = _run_snoop(tmp_path, monkeypatch, f"folder:{tmp_path / 'data'}", "registries,ids,attributes,gc,modules")
+    assert code == 0
+    assert any(r == "gc" for r, _ in snooper.LOOT)
+    assert not [s for s in snooper.SEEN["strings"] if str(tmp_path) in s], "a data or output path reached the method"
+    leaks = _leaks(snooper)
+    assert leaks == {}, f"routes that yielded hidden HR (route: tensors found): {leaks}"

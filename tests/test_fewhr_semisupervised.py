@@ -131,7 +131,7 @@ def test_hr_fraction_changes_only_the_paired_part():
         setup_quietly(method, data)
         method.train_step(0, data)
         step_calls = dict(calls)
-        draws[fraction] = (set(data.paired.ids), set(data.lr_only.ids), step_calls, method.unpaired_batch(data).shape)
+        draws[fraction] = (set(manifest.paired_ids), set(manifest.lr_only_ids), step_calls, method.unpaired_batch(data).shape)
     (p1, u1, c1, s1), (p2, u2, c2, s2) = draws[0.25], draws[0.5]
     assert p1 | u1 == p2 | u2  # the same training images, split differently
     assert len(set(p2)) > len(set(p1)) and not (p1 & u1) and not (p2 & u2)

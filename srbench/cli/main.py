@@ -7,6 +7,7 @@ exit status 2; Ctrl-C during ``run`` saves, says how to resume, and exits 130.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from typing import NoReturn, Sequence
 
@@ -66,8 +67,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
-def console_main() -> None:  # pragma: no cover - the installed script
-    sys.exit(main())
+def console_main() -> None:
+    """The installed script: :func:`main`, quiet when the reader of stdout goes away (``srbench list | head``)."""
+    try:
+        code = main()
+        sys.stdout.flush()  # a closed pipe shows here, not at interpreter exit
+    except BrokenPipeError:
+        # Python's advice (library docs, "Note on SIGPIPE"): point stdout at devnull so the final
+        # flush at exit raises nothing either; 1 as there, not a traceback.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        code = 1
+    sys.exit(code)
 
 
 if __name__ == "__main__":  # python -m srbench.cli.main

@@ -10,7 +10,8 @@ Training data (:func:`build_training_data`):
 4. paired images give ``profile.patches_per_image`` aligned patch pairs (HR patch at
    coordinates that are multiples of the scale, LR patch at those coordinates / scale);
    LR-only images give LR patches and their HR is **dropped** there and then: nothing in
-   the returned object references it;
+   the returned object references it; their ids are replaced by opaque ones
+   (:func:`opaque_lr_only_id`), the split manifest alone keeps the real ones;
 5. the HR pool is the paired HR patches (``hr_source="paired"``), nothing (``"none"``) or
    patches of other HR images (a list, e.g. another dataset's train split).
 
@@ -20,9 +21,8 @@ Test images (:func:`build_test_set`) never enter :class:`TrainingData`.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
-import os
-import uuid
 from dataclasses import dataclass, fields, is_dataclass
 from pathlib import Path
 from typing import Any, Sequence
@@ -33,12 +33,14 @@ from ..errors import DataError, UsageError
 from ..interfaces.dataset import Image
 from ..interfaces.degradation import Degradation
 from ..ops.imresize import modcrop, quantize
+from ..results import write_bytes_atomic
 from ..training.profiles import Profile
 from .split import SplitManifest, split_by_hr_fraction
 from .training_data import HRPool, LROnlySet, PairedSet, PatchSet, TrainingData
 
-#: Bump when the layout of cached files or the way patches are drawn changes.
-CACHE_FORMAT = 1
+#: Bump when the layout of cached files or the way patches are drawn changes (2: opaque LR-only
+#: ids, no HR in the file).
+CACHE_FORMAT = 2
 HR_SOURCES = ("paired", "none")
 
 
@@ -52,6 +54,11 @@ def derive_seed(seed: int, *parts: str) -> int:
 
 def _generator(seed: int, *parts: str) -> torch.Generator:
     return torch.Generator().manual_seed(derive_seed(seed, *parts))
+
+
+def opaque_lr_only_id(index: int) -> str:
+    """What a method sees as the id of the ``index``-th LR-only image (input order): ``"lr-only-00007"``."""
+    return f"lr-only-{index:05d}"
 
 
 def _to_rgb(pixels: torch.Tensor) -> torch.Tensor:
@@ -146,15 +153,15 @@ class _Extracted:
     images: dict[str, list[torch.Tensor]]
 
     def to_dict(self) -> dict[str, Any]:
-        """What the cache stores: whole HR images are left out (cheap to re-derive, as big as the rest)."""
-        return {"tensors": self.tensors, "ids": self.ids, "images": {k: v for k, v in self.images.items() if k != "hr"}}
+        """What the cache stores: LR only. HR patches are crops, cheap to re-derive from the images
+        the trial may see; storing them would put one split's paired HR, which is another split's
+        hidden HR, in a file any later trial could open."""
+        return {"tensors": {k: v for k, v in self.tensors.items() if k != "hr"}, "ids": self.ids,
+                "images": {k: v for k, v in self.images.items() if k != "hr"}}
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any], hr_images: list[torch.Tensor] | None = None) -> "_Extracted":
-        images = {k: list(v) for k, v in d["images"].items()}
-        if hr_images is not None:
-            images["hr"] = hr_images
-        return cls(dict(d["tensors"]), list(d["ids"]), images)
+    def from_dict(cls, d: dict[str, Any]) -> "_Extracted":
+        return cls(dict(d["tensors"]), list(d["ids"]), {k: list(v) for k, v in d["images"].items()})
 
 
 def _hr_of(img: Image, scale: int) -> torch.Tensor:
@@ -162,32 +169,56 @@ def _hr_of(img: Image, scale: int) -> torch.Tensor:
     return modcrop(_to_rgb(img.pixels), scale).clone(memory_format=torch.contiguous_format)
 
 
+def _train_positions(hr: torch.Tensor, degradation: Degradation, seed: int, image_id: str, patch: int,
+                     per_image: int) -> torch.Tensor:
+    """LR top-left corners of a training image's patches (a pure function of seed, id and size)."""
+    lr_h, lr_w = degradation.lr_size(hr.shape[1], hr.shape[2])
+    return _crop_positions(lr_h, lr_w, patch // degradation.scale, per_image, _generator(seed, "crop", image_id))
+
+
+def _paired_hr(images: Sequence[Image], manifest: SplitManifest, degradation: Degradation, seed: int, patch: int,
+               per_image: int) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    """HR patches and whole HR images of the paired subset, aligned with its LR patches."""
+    s = degradation.scale
+    paired_ids = set(manifest.paired_ids)
+    patches, whole = [], []
+    for img in images:
+        if img.id in paired_ids:
+            hr = _hr_of(img, s)
+            patches.append(_crop(hr, _train_positions(hr, degradation, seed, img.id, patch, per_image), patch, s))
+            whole.append(hr)
+    return _stack(patches, 3, patch), whole
+
+
 def _extract_train(images: Sequence[Image], manifest: SplitManifest, degradation: Degradation, seed: int,
                    patch: int, per_image: int) -> tuple[_Extracted, _Extracted]:
+    """LR patches and images of both subsets (HR is added to the paired one by :func:`_paired_hr`)."""
     s = degradation.scale
     lp = patch // s
     paired_ids = set(manifest.paired_ids)
-    p_lr, p_hr, p_ids, p_lr_img, p_hr_img = [], [], [], [], []
-    u_lr, u_ids, u_lr_img = [], [], []
+    p_lr: list[torch.Tensor] = []
+    p_lr_img: list[torch.Tensor] = []
+    u_lr: list[torch.Tensor] = []
+    u_lr_img: list[torch.Tensor] = []
+    p_ids: list[str] = []
+    u_ids: list[str] = []
     for img in images:
         _check_fits(img, patch, s, "training image")
         hr = _hr_of(img, s)
         lr = degrade_image(hr, degradation, seed, img.id)
-        pos = _crop_positions(lr.shape[1], lr.shape[2], lp, per_image, _generator(seed, "crop", img.id))
+        pos = _train_positions(hr, degradation, seed, img.id, patch, per_image)
         if img.id in paired_ids:
             p_lr.append(_crop(lr, pos, lp, 1))
-            p_hr.append(_crop(hr, pos, patch, s))
             p_ids += [img.id] * per_image
             p_lr_img.append(lr)
-            p_hr_img.append(hr)
         else:
-            # LR-only: the HR made the LR and goes no further.
+            # LR-only: the HR made the LR and goes no further, and the id is replaced by an opaque
+            # one, so no method can look the image up elsewhere (the manifest keeps the real ids).
             u_lr.append(_crop(lr, pos, lp, 1))
-            u_ids += [img.id] * per_image
+            u_ids += [opaque_lr_only_id(len(u_lr_img))] * per_image
             u_lr_img.append(lr)
         del hr
-    paired = _Extracted({"lr": _stack(p_lr, 3, lp), "hr": _stack(p_hr, 3, patch)}, p_ids,
-                        {"lr": p_lr_img, "hr": p_hr_img})
+    paired = _Extracted({"lr": _stack(p_lr, 3, lp)}, p_ids, {"lr": p_lr_img})
     lr_only = _Extracted({"lr": _stack(u_lr, 3, lp)}, u_ids, {"lr": u_lr_img})
     return paired, lr_only
 
@@ -243,16 +274,10 @@ def _load_cache(path: Path) -> dict[str, Any] | None:
 
 
 def _save_cache(path: Path, payload: dict[str, Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # A unique name in the same folder (opened normally, so the umask applies, unlike mkstemp's 0600).
-    tmp = path.with_name(f"{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
-    try:
-        with open(tmp, "xb") as f:
-            torch.save(payload, f)
-        os.replace(tmp, path)  # atomic: a reader sees the old file or the whole new one
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    # In memory first: torch.save to a full disk raises RuntimeError, a plain write OSError(ENOSPC).
+    buffer = io.BytesIO()
+    torch.save(payload, buffer)
+    write_bytes_atomic(path, buffer.getbuffer())
 
 
 # -- public entry points --------------------------------------------------------------------------
@@ -296,18 +321,14 @@ def build_training_data(
         cache_path = Path(cache_dir) / f"train-{key[:32]}.pt"
         payload = _load_cache(cache_path)
     if payload is not None:
-        paired_set = set(manifest.paired_ids)
-        paired = _Extracted.from_dict(payload["paired"], [_hr_of(i, scale) for i in train_images if i.id in paired_set])
-        lr_only = _Extracted.from_dict(payload["lr_only"])
-        pool = None if payload["hr_pool"] is None else _Extracted.from_dict(
-            payload["hr_pool"], [_hr_of(i, scale) for i in hr_source])  # type: ignore[arg-type]
+        paired, lr_only = _Extracted.from_dict(payload["paired"]), _Extracted.from_dict(payload["lr_only"])
     else:
         paired, lr_only = _extract_train(train_images, manifest, degradation, seed, patch, per_image)
-        pool = None if isinstance(hr_source, str) else _extract_hr_pool(hr_source, scale, seed, patch, per_image)
         if cache_path is not None:
-            _save_cache(cache_path, {
-                "format": CACHE_FORMAT, "paired": paired.to_dict(), "lr_only": lr_only.to_dict(),
-                "hr_pool": None if pool is None else pool.to_dict()})
+            _save_cache(cache_path, {"format": CACHE_FORMAT, "paired": paired.to_dict(), "lr_only": lr_only.to_dict()})
+    # HR is never cached (see _Extracted.to_dict): crops of the images this split may show.
+    paired.tensors["hr"], paired.images["hr"] = _paired_hr(train_images, manifest, degradation, seed, patch, per_image)
+    pool = None if isinstance(hr_source, str) else _extract_hr_pool(hr_source, scale, seed, patch, per_image)
 
     if hr_source == "paired" and paired.ids:
         # The same HR patches, drawn by their own generator: unpaired from any LR batch.

@@ -4,7 +4,8 @@ A method sees exactly:
 
 * ``paired``: the paired subset, HR patches with their LR (about ``hr_fraction`` of the images);
 * ``lr_only``: the LR-only subset, which holds **no HR at all**: its HR was dropped before
-  this object was built, so no attribute, closure or reference chain leads to it;
+  this object was built, so no attribute, closure or reference chain leads to it; its ids are
+  opaque (``"lr-only-00007"``: the 8th LR-only image), so they name no file or dataset entry;
 * ``hr_pool``: unpaired HR patches (``--hr-source``) or ``None``;
 * ``scale`` and ``degradation`` (assumed known).
 
@@ -74,7 +75,9 @@ def random_dihedral(batch: list[torch.Tensor], generator: torch.Generator | None
 class PatchSet:
     """Pre-extracted patches of one subset. ``tensors`` are ``uint8`` ``(N, C, P, P)``, aligned.
 
-    :param ids: image id of each patch's source image (the split manifest is built from them).
+    :param ids: image id of each patch's source image: the dataset's id for paired and HR-pool
+        patches, an opaque ``"lr-only-NNNNN"`` for LR-only ones (the split manifest, built by the
+        core before this object, keeps the real ids).
     :param images: the whole source images of the subset, same keys as ``tensors``
         (``uint8`` ``(C, H, W)``), for methods that crop their own inputs (cross-scale learning).
     """

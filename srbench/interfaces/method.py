@@ -29,7 +29,7 @@ from ..options import NoOptions
 
 if TYPE_CHECKING:
     from ..data.training_data import TrainingData
-    from ..registry import Registries
+    from ..registry import ComponentsView, Registries
     from ..training.profiles import Profile
     from .degradation import Degradation
     from .networks import GeneratorSpec
@@ -43,7 +43,11 @@ class MethodContext:
     :param degradation: the operator assumed known (same as ``TrainingData.degradation``).
     :param device: where to put networks and batches.
     :param profile: budget and size preset (``profile.network_size`` for factories).
-    :param registries: to build shared components by name (generators, losses, ...).
+    :param registries: to build shared components by name: generators, discriminators,
+        adversarial losses and degradations only (a read-only
+        :class:`~srbench.registry.ComponentsView`; a full ``Registries`` given here is replaced by
+        its view). Datasets are not reachable from a method: see the access contract in
+        docs/writing_a_plugin.md.
     :param seed: the trial's seed (the core has already seeded torch, numpy and random with it).
     :param channels: image channels the networks must handle (3: grayscale inputs are replicated).
     """
@@ -52,10 +56,15 @@ class MethodContext:
     degradation: "Degradation"
     device: torch.device
     profile: "Profile"
-    registries: "Registries"
+    registries: "ComponentsView | Registries"
     seed: int
     channels: int = 3
     amp: bool = False
+
+    def __post_init__(self) -> None:
+        from ..registry import ComponentsView
+
+        self.registries = ComponentsView.of(self.registries)
 
     def autocast(self) -> "contextlib.AbstractContextManager[Any]":
         """bfloat16 autocast on CUDA when ``--amp`` is on, else a no-op (the core wraps every

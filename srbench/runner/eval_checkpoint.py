@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import sys
 import tempfile
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, Callable, cast
 
 from ..config import RunConfig
 from ..data.datasets import open_dataset
@@ -17,7 +18,7 @@ from ..plugin_manager import PluginSystem
 from ..results import RESULT_FILE, TRIALS_DIR, read_result
 from ..training.trainer import CHECKPOINT_NAME, load_method_weights
 from .evaluate import evaluate
-from .runner import Runner
+from .runner import EVAL_SEED, Runner
 
 SPLITS = ("auto", "test", "val", "all")
 
@@ -64,9 +65,13 @@ def load_trial_method(checkpoint: str | Path, *, device: str, plugins: PluginSys
     return instance, runner, result
 
 
-def evaluate_method(*, method: str | None, dataset: str, scale: int, checkpoint: str | Path | None,
-                    degradation: str, split: str, device: str, metrics: list[str] | None, max_side: int,
-                    plugins: PluginSystem) -> dict[str, Any]:
+def evaluate_method(*, method: str | None, dataset: str | None, scale: int | None, checkpoint: str | Path | None,
+                    degradation: str | None, split: str, device: str, metrics: list[str] | None,
+                    max_side: int | None, plugins: PluginSystem,
+                    log: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """See :func:`srbench.api.evaluate_method`. With a checkpoint, every setting left out is the
+    trial's, so the numbers are those of its ``result.json`` (and of its leaderboard row)."""
+    log = log or (lambda msg: print(msg, file=sys.stderr))
     if split not in SPLITS:
         raise UsageError(f"--split {split!r}: accepted: {', '.join(SPLITS)}")
     registries = plugins.registries
@@ -74,9 +79,19 @@ def evaluate_method(*, method: str | None, dataset: str, scale: int, checkpoint:
         spec = _trial_files(checkpoint)[1]["spec"]
         if method is not None and method != spec["method"]:
             raise UsageError(f"--method {method}: the checkpoint was trained by method {spec['method']!r}")
-        if scale != spec["scale"]:
+        if scale is not None and scale != spec["scale"]:
             raise UsageError(f"--scale {scale}: the checkpoint was trained at x{spec['scale']}")
-        method = spec["method"]
+        if degradation is not None and degradation != spec["degradation"]:
+            raise UsageError(f"--degradation {degradation}: the checkpoint was trained and scored with "
+                             f"{spec['degradation']!r}; omit --degradation (scoring under another one is not supported)")
+        method, scale, degradation = spec["method"], spec["scale"], spec["degradation"]
+        dataset = dataset if dataset is not None else spec["dataset"]
+        trial_side = int((spec.get("profile") or {}).get("eval_max_side", 0))
+        if max_side is None:
+            max_side = trial_side
+        elif max_side != trial_side:
+            log(f"srbench eval: note: --max-side {max_side} differs from the trial's eval_max_side {trial_side}, "
+                f"so these numbers differ from its result.json's")
         instance, runner, _ = load_trial_method(checkpoint, device=device, plugins=plugins, metrics=metrics)
         config = runner.config
     else:
@@ -86,6 +101,10 @@ def evaluate_method(*, method: str | None, dataset: str, scale: int, checkpoint:
         if cls.trainable:
             raise UsageError(f"--method {method}: needs training; pass --checkpoint OUT/{TRIALS_DIR}/<id> of a "
                              "trained trial (or use 'srbench run')")
+        scale = 4 if scale is None else scale
+        degradation = degradation or "bicubic"
+        dataset = dataset or "default"
+        max_side = 0 if max_side is None else max_side
         config = RunConfig(methods=[method], dataset=dataset, scale=scale, degradation=degradation, device=device,
                            out=tempfile.gettempdir(), hr_fraction=[0.0])
         config.metrics = list(metrics or [])
@@ -96,10 +115,11 @@ def evaluate_method(*, method: str | None, dataset: str, scale: int, checkpoint:
     ds = open_dataset(dataset, registries)
     if split == "auto":
         split = "test" if dataset == config.dataset and checkpoint is not None else "all"
-    images = build_test_set(ds.images(cast(Split, split)), degradation=runner.degradation, seed=0, max_side=max_side)
+    images = build_test_set(ds.images(cast(Split, split)), degradation=runner.degradation, seed=EVAL_SEED, max_side=max_side)
     if not images:  # a training set without a test split (sr291): nothing to score
         raise UsageError(f"dataset {dataset} has no images in its {split} split; use --split val or all")
     ev = evaluate(instance.super_resolve, images, runner.metrics, scale=config.scale,
                   degradation=runner.degradation, device=runner.device)
-    return {"method": method, "dataset": dataset, "scale": config.scale, "split": split, **ev.mean,
+    return {"method": method, "dataset": dataset, "scale": config.scale, "split": split,
+            "degradation": degradation, "max_side": max_side, **ev.mean,
             "per_image": ev.per_image, "unavailable": ev.unavailable}

@@ -10,7 +10,10 @@ from __future__ import annotations
 import datetime as _dt
 import difflib
 import functools
+import gc
+import os
 import platform
+import shutil
 import sys
 import time
 import traceback
@@ -26,14 +29,14 @@ from ..config import RunConfig
 from ..data.datasets import open_dataset, parse_dataset_spec
 from ..data.overlap import check_disjoint_from_tests
 from ..data.pipeline import build_test_set, build_training_data
-from ..errors import DataError, DivergedError, IncompatibleError, PluginLoadError, UsageError
+from ..errors import DataError, DivergedError, IncompatibleError, OutputError, PluginLoadError, UsageError
 from ..interfaces.dataset import Dataset, Split
 from ..interfaces.method import Method, MethodContext
 from ..interfaces.metric import Metric
 from ..options import NoOptions, convert_value, options_to_dict, parse_options
 from ..plugin_manager import PluginSystem
 from ..results import (RESULT_FILE, SCHEMA_VERSION, STATUS_DIVERGED, STATUS_FAILED, STATUS_INCOMPATIBLE,
-                       STATUS_OK, TRIALS_DIR, read_result, write_json_atomic)
+                       STATUS_OK, TRIALS_DIR, is_write_error, output_error, read_result, write_json_atomic)
 from ..training.profiles import Profile, get_profile
 from ..training.seeding import seed_everything, set_deterministic
 from ..training.threads import limit_torch_threads
@@ -48,6 +51,14 @@ from .trial import TrialSpec
 FINAL_STATUSES = (STATUS_OK, STATUS_DIVERGED, STATUS_INCOMPATIBLE)
 #: Test LR images are made with this seed whatever the trial's seed, so seeds share one test set.
 EVAL_SEED = 0
+#: ``OUT/samples``: LR and HR crops of the test images, written after every trial has trained.
+SAMPLES_DIR = "samples"
+#: ``OUT/.lock``: held (``flock``) by the ``srbench run`` writing OUT; holds its pid.
+LOCK_FILE = ".lock"
+#: Most trials one command plans. Far above any real sweep (10 methods x 10 fractions x 100 seeds
+#: is 10,000), and planning 10^5 trials takes about a second and 100 MB; without a limit
+#: ``--seeds 100000000000`` grew past 17 GB before it was stopped.
+MAX_TRIALS = 100_000
 
 
 @dataclass
@@ -141,12 +152,16 @@ class Runner:
         limit_torch_threads()
         self.profile = _resolve_profile(config)
         self._check_patch_size()
-        self.method_names()  # unknown names fail before any dataset is opened
+        self._check_grid_size(len(self.method_names()))  # unknown names fail before any dataset is opened
         check_log_settings(self.config.log, plugins)
         if config.executor == "local":  # elsewhere the device is the workers' to resolve
             self.device  # noqa: B018 - a bad --device fails here, before any training
-        self.train_dataset = open_dataset(config.dataset, self.registries)
-        self.test_datasets = self._open_test_datasets()
+        # Datasets are opened when their images are needed and dropped after: an open dataset
+        # caches decoded images, and none may be alive while a method trains (access contract).
+        train_dataset = open_dataset(config.dataset, self.registries)  # a bad name or path fails here
+        self.test_datasets = self._open_test_datasets(train_dataset)
+        self._dataset_versions = {config.dataset: self._dataset_version(config.dataset, train_dataset)}
+        del train_dataset  # its decoded images must not outlive planning (see _training_data)
         self.degradation_cls = self.registries.degradations.get(config.degradation).factory
         self.degradation_options = parse_options(self.degradation_cls.Options, config.degradation_options,
                                                  f"options of degradation {config.degradation!r}")
@@ -155,10 +170,19 @@ class Runner:
         self.metrics = self._create_metrics()
         self.hr_source_images = self._resolve_hr_source()
         self._check_test_overlap()
-        self._data_cache: dict[tuple[float, int], tuple[Any, Any, Any]] = {}
-        self._test_cache: dict[str, list[Any]] = {}
+        #: The training data of one (hr_fraction, seed): trials are run grouped by it, and only the
+        #: current one is kept, so no trial can find another split's paired HR in memory.
+        self._data: tuple[tuple[float, int], Any, Any, Any] | None = None
 
     # -- planning ---------------------------------------------------------------------------
+    def _check_grid_size(self, n_methods: int) -> None:
+        c = self.config
+        n = n_methods * len(c.hr_fraction) * c.seeds
+        if n > MAX_TRIALS:
+            raise UsageError(f"the grid has {n:,} trials ({n_methods} methods x {len(c.hr_fraction)} hr fractions x "
+                             f"{c.seeds:,} seeds), above the limit of {MAX_TRIALS:,} per command; use fewer --seeds "
+                             "or split the sweep into several commands on one --out")
+
     def _check_patch_size(self) -> None:
         p = self.profile.patch_size
         if p % self.config.scale:
@@ -174,22 +198,22 @@ class Runner:
             self.log(f"srbench: note: --amp has no effect on {device.type}; training in float32")
         return device
 
-    def _open_test_datasets(self) -> dict[str, tuple[Dataset, Split]]:
-        """Name -> (dataset, split). The training dataset contributes its test split only; with
-        ``eval_split`` ``val``, its validation split alone, as ``DATASET/val`` (its own table)."""
+    def _open_test_datasets(self, train_dataset: Dataset) -> dict[str, tuple[str, Split]]:
+        """Table name -> (dataset spec, split). The training dataset contributes its test split only;
+        with ``eval_split`` ``val``, its validation split alone, as ``DATASET/val`` (its own table).
+        Each is opened here (a bad name fails before any training) and again, fresh, each time its
+        images are read."""
         if self.config.eval_split == "val":
             if self.config.test_datasets:
                 self.log(f"srbench: note: --eval-split val scores {self.config.dataset}/val only; "
                          f"--test-datasets {','.join(self.config.test_datasets)} are not scored")
-            return {f"{self.config.dataset}/val": (self.train_dataset, "val")}
-        names = (self.config.test_datasets or self.train_dataset.default_test_datasets()
-                 or [self.config.dataset])
-        out: dict[str, tuple[Dataset, Split]] = {}
+            return {f"{self.config.dataset}/val": (self.config.dataset, "val")}
+        names = self.config.test_datasets or train_dataset.default_test_datasets() or [self.config.dataset]
+        out: dict[str, tuple[str, Split]] = {}
         for name in names:
-            if name == self.config.dataset:
-                out[name] = (self.train_dataset, "test")
-            else:
-                out[name] = (open_dataset(name, self.registries), "all")
+            if name != self.config.dataset:
+                open_dataset(name, self.registries)
+            out[name] = (name, "test" if name == self.config.dataset else "all")
         return out
 
     def _route_set_targets(self, config: RunConfig) -> RunConfig:
@@ -257,14 +281,8 @@ class Runner:
         """
         entry = self.registries.degradations.get(self.config.degradation)
         out = {f"degradations/{entry.name}": component_version(entry.version, entry.factory)}
-        datasets = {self.config.dataset: self.train_dataset}
-        for name, (dataset, _) in self.test_datasets.items():  # keyed by the dataset, not its table (sr291/val)
-            datasets[dataset.name or name] = dataset
-        if self.hr_source_dataset is not None:
-            datasets[self.config.hr_source] = self.hr_source_dataset
-        for spec, dataset in datasets.items():
-            version = self.registries.datasets.get(parse_dataset_spec(spec)[0]).version
-            out[f"datasets/{spec}"] = component_version(version, dataset)
+        for spec, version in self._dataset_versions.items():
+            out[f"datasets/{spec}"] = version
         for value in method_options.values():
             for kind in ("generators", "discriminators", "adversarial_losses"):
                 registry = self.registries.by_kind(kind)
@@ -273,24 +291,37 @@ class Runner:
                     out[f"{kind}/{value}"] = component_version(named.version, named.factory)
         return out
 
+    def _dataset_version(self, spec: str, dataset: Dataset) -> str:
+        """``"VERSION/rN"`` of an open dataset: its plugin's version and its ``revision``."""
+        return component_version(self.registries.datasets.get(parse_dataset_spec(spec)[0]).version, dataset)
+
     def _resolve_hr_source(self) -> str | list[Any]:
         src = self.config.hr_source
-        self.hr_source_dataset: Dataset | None = None
         if src in ("paired", "none"):
             return src
         if src == self.config.dataset:
             raise UsageError(f"--hr-source {src}: that is the training dataset, whose HR of LR-only images must "
                              "stay hidden; use 'paired' (the paired subset's HR) or another dataset")
-        self.hr_source_dataset = open_dataset(src, self.registries)
-        return self.hr_source_dataset.images("train")
+        dataset = open_dataset(src, self.registries)  # an HR pool is a method's to see: its images stay
+        self._dataset_versions[src] = self._dataset_version(src, dataset)
+        return dataset.images("train")
 
     def _check_test_overlap(self) -> None:
-        """Refuse, before any training, a training set or HR pool holding a test image (same pixels, any id)."""
-        training = {f"training set {self.config.dataset}": self.train_dataset.images("train")}
+        """Refuse, before any training, a training set or HR pool holding a test image (same pixels, any id).
+
+        Records each test dataset's version on the way; every dataset opened here is dropped after."""
+        training = {f"training set {self.config.dataset}":
+                    open_dataset(self.config.dataset, self.registries).images("train")}
         if not isinstance(self.hr_source_images, str):
             training[f"HR pool (--hr-source {self.config.hr_source})"] = self.hr_source_images
-        tests = {name: dataset.images(split) for name, (dataset, split) in self.test_datasets.items()}
+        tests = {}
+        for name, (spec, split) in self.test_datasets.items():
+            dataset = open_dataset(spec, self.registries)
+            self._dataset_versions.setdefault(spec, self._dataset_version(spec, dataset))
+            tests[name] = dataset.images(split)
         check_disjoint_from_tests(training, tests)
+        del training, tests
+        gc.collect()  # the decoded images, LR-only HR and test HR among them, go before any training
 
     def method_names(self) -> list[str]:
         names: list[str] = []
@@ -334,8 +365,22 @@ class Runner:
         return self.out / TRIALS_DIR / trial.trial_id
 
     def finished_result(self, trial: PlannedTrial) -> dict[str, Any] | None:
-        result = read_result(self.trial_dir(trial) / RESULT_FILE)
-        if result is not None and result.get("status") in FINAL_STATUSES:
+        """The trial's final result on disk, or None (no file, unreadable, or not final: run it).
+
+        :raises UsageError: for a result written by a newer srbench (its schema is above ours):
+            this version would misread it and must not overwrite it.
+        """
+        path = self.trial_dir(trial) / RESULT_FILE
+        result = read_result(path)
+        if result is None or not isinstance(result, dict):
+            if path.exists():
+                self.log(f"srbench: warning: {path} is unreadable; its trial runs again")
+            return None
+        schema = result.get("schema")
+        if isinstance(schema, int) and schema > SCHEMA_VERSION:
+            raise UsageError(f"{path} was written by a newer srbench (result schema {schema}; this one reads up to "
+                             f"{SCHEMA_VERSION}); upgrade srbench or choose another --out")
+        if result.get("status") in FINAL_STATUSES:
             return result
         return None
 
@@ -348,11 +393,28 @@ class Runner:
         executor = executor or create_executor(self.config, log=self.log)
         trials = self.plan()
         summary = RunSummary(self.out)
-        self.out.mkdir(parents=True, exist_ok=True)
+        try:
+            self.out.mkdir(parents=True, exist_ok=True)
+            lock = _lock_output(self.out)
+        except OSError as exc:
+            if is_write_error(exc):
+                raise output_error(exc, self.out) from None
+            raise
+        try:
+            self._run_planned(trials, executor, summary)
+        except OSError as exc:
+            if is_write_error(exc):
+                raise output_error(exc, self.out) from None
+            raise
+        finally:
+            lock.close()
+        return summary
+
+    def _run_planned(self, trials: list[PlannedTrial], executor: Executor, summary: RunSummary) -> None:
         for info in self.plugins.broken():
             self.log(f"srbench: warning: plugin {info.name!r} failed to load: {info.error}")
         progress = Progress(len(trials), enabled=self.show_progress)
-        pending = []
+        pending: list[PlannedTrial] = []
         try:
             for trial in trials:
                 done = self.finished_result(trial)
@@ -366,14 +428,16 @@ class Runner:
                 summary.skipped += 1
                 progress.trial_skipped(trial.trial_id)
             if pending:
-                executor.run(self, pending, summary, progress)
+                # Test HR samples are written once every trial has trained (a method could read them).
+                shutil.rmtree(self.out / SAMPLES_DIR, ignore_errors=True)
+                executor.run(self, group_by_training_data(pending), summary, progress)
+            self.write_reference_samples()
         except KeyboardInterrupt:
             summary.interrupted = True
         finally:
             progress.close()
         order = {t.trial_id: i for i, t in enumerate(trials)}
         summary.results.sort(key=lambda r: order.get(r.get("trial_id", ""), len(order)))
-        return summary
 
     def build_method(self, trial: PlannedTrial, data: Any) -> Method:
         """``trial``'s method, set up on ``data`` in this run's context (untrained)."""
@@ -426,7 +490,11 @@ class Runner:
         seed_everything(spec.seed)
         method = self.build_method(trial, self._training_data(spec.hr_fraction, spec.seed)[0])
         if trained:
-            load_method_weights(method, checkpoint, self.device)
+            try:
+                load_method_weights(method, checkpoint, self.device)
+            except DataError as exc:
+                self.log(f"srbench: trial {trial.trial_id} is not scored for the metrics it lacks: {exc}")
+                return False
         for m in method.modules().values():
             m.eval()
         for name, names in missing.items():
@@ -459,28 +527,36 @@ class Runner:
         return True
 
     def _training_data(self, fraction: float, seed: int) -> tuple[Any, Any]:
+        """The training data and manifest of ``(fraction, seed)``; the previous one is released first."""
         key = (fraction, seed)
-        if key not in self._data_cache:
+        if self._data is None or self._data[0] != key:
+            self._data = None
+            gc.collect()  # the previous split's paired HR, and anything a method left in a cycle
             data, manifest = build_training_data(
-                self.train_dataset.images("train"), degradation=self.degradation, hr_fraction=fraction,
-                seed=seed, profile=self.profile, hr_source=self.hr_source_images,
+                open_dataset(self.config.dataset, self.registries).images("train"), degradation=self.degradation,
+                hr_fraction=fraction, seed=seed, profile=self.profile, hr_source=self.hr_source_images,
                 cache_dir=self.out / "cache")
-            self._data_cache[key] = (data, manifest, data.rng_state())
-        data, manifest, rng = self._data_cache[key]
+            gc.collect()  # the dataset and its decoded images (LR-only HR among them) go now
+            self._data = (key, data, manifest, data.rng_state())
+        _, data, manifest, rng = self._data
         data.load_rng_state(rng)  # every method starts from the same sampler state
         return data, manifest
 
     def _test_set(self, name: str) -> list[Any]:
-        if name not in self._test_cache:
-            dataset, split = self.test_datasets[name]
-            images = build_test_set(dataset.images(split), degradation=self.degradation,
-                                    seed=EVAL_SEED, max_side=self.profile.eval_max_side)
-            if not images:  # e.g. --test-datasets sr291: a training set without a test split
-                raise DataError(f"test dataset {name} has no images in its {split} split; name a test set "
-                                "(--test-datasets set5) or use --eval-split val")
-            self._test_cache[name] = images
-            _save_reference_samples(images, self.out / "samples" / _safe_name(name), self.config.scale)
-        return self._test_cache[name]
+        """Test images of ``name``, read afresh: called after training, dropped after scoring."""
+        spec, split = self.test_datasets[name]
+        images = build_test_set(open_dataset(spec, self.registries).images(split), degradation=self.degradation,
+                                seed=EVAL_SEED, max_side=self.profile.eval_max_side)
+        if not images:  # e.g. --test-datasets sr291: a training set without a test split
+            raise DataError(f"test dataset {name} has no images in its {split} split; name a test set "
+                            "(--test-datasets set5) or use --eval-split val")
+        return images
+
+    def write_reference_samples(self) -> None:
+        """LR and HR crops of every test image beside the trials' SR crops (``OUT/samples``), for reports."""
+        for name in self.test_datasets:
+            _save_reference_samples(self._test_set(name), self.out / SAMPLES_DIR / _safe_name(name),
+                                    self.config.scale)
 
     def new_record(self, trial: PlannedTrial, *, device: str = "") -> dict[str, Any]:
         """A result record of ``trial`` with nothing measured yet (status ``failed``)."""
@@ -529,7 +605,7 @@ class Runner:
             if cls.trainable and self.profile.iterations > 0:
                 trainer = Trainer(method, data, total_steps=self.profile.iterations, trial_dir=tdir,
                                   checkpoint_every=self.profile.checkpoint_every, log_every=self.profile.log_every,
-                                  progress=progress.step if progress else None,
+                                  progress=progress.step if progress else None, log=self.log,
                                   on_log=loss_logger(self.plugins, trial.trial_id, tdir, self.config.log))
                 if progress:
                     progress.start_steps(self.profile.iterations)
@@ -564,6 +640,12 @@ class Runner:
             result["status"], result["reason"] = STATUS_INCOMPATIBLE, str(exc)
         except DivergedError as exc:
             result["status"], result["reason"] = STATUS_DIVERGED, str(exc)
+            result["training"] = exc.training
+        except OSError as exc:
+            if is_write_error(exc):
+                raise  # a full or read-only --out: the run stops with one line (see run)
+            result["status"], result["reason"] = STATUS_FAILED, f"{type(exc).__name__}: {exc}"
+            (tdir / "error.txt").write_text(traceback.format_exc())
         except Exception as exc:  # noqa: BLE001 - one broken trial must not stop the benchmark
             result["status"], result["reason"] = STATUS_FAILED, f"{type(exc).__name__}: {exc}"
             (tdir / "error.txt").write_text(traceback.format_exc())
@@ -585,6 +667,41 @@ def _now_available(metric: Metric) -> bool:
         return not metric.unavailable_reason()
     except Exception:  # noqa: BLE001 - the scoring itself will record the error
         return False
+
+
+def _lock_output(out: Path) -> Any:
+    """Hold ``OUT/.lock`` for this process (released when the returned file is closed or the
+    process ends, even killed).
+
+    :raises OutputError: naming the pid of the run that holds it.
+    """
+    path = out / LOCK_FILE
+    handle = open(path, "a+")  # noqa: SIM115 - held open for the whole run
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows: no advisory locks; runs are not guarded
+        return handle
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        handle.seek(0)
+        other = handle.read().strip() or "unknown"
+        handle.close()
+        raise OutputError(f"--out {out} is in use by another srbench run (pid {other}); wait for it to end or "
+                          "choose another --out") from None
+    handle.seek(0)
+    handle.truncate()
+    handle.write(f"{os.getpid()}\n")
+    handle.flush()
+    return handle
+
+
+def group_by_training_data(trials: list[PlannedTrial]) -> list[PlannedTrial]:
+    """``trials`` reordered so those of one (hr_fraction, seed) run one after another (stable)."""
+    first: dict[tuple[float, int], int] = {}
+    for t in trials:
+        first.setdefault((t.spec.hr_fraction, t.spec.seed), len(first))
+    return sorted(trials, key=lambda t: first[(t.spec.hr_fraction, t.spec.seed)])
 
 
 def _save_reference_samples(images: list[Any], folder: Path, scale: int) -> None:

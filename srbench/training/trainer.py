@@ -8,9 +8,11 @@ the step, so a resumed trial continues exactly where the interrupted one stopped
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import os
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,11 +21,15 @@ from typing import Any, Callable, Mapping
 import torch
 
 from ..data.training_data import TrainingData
-from ..errors import DivergedError
+from ..errors import DataError, DivergedError
 from ..interfaces.method import Method
+from ..results import write_bytes_atomic
 from .seeding import capture_rng_state, restore_rng_state
 
 CHECKPOINT_NAME = "checkpoint.pt"
+#: One JSON row per ``log_every`` steps: ``{"step": N, "seconds": ..., LOSS: value}`` where ``N``
+#: counts the steps done, from 1 (the row of ``train_step(step=0)`` has ``"step": 1``); the
+#: divergence reason and ``result.json``'s ``training.diverged_at`` count the same way.
 LOSS_LOG_NAME = "losses.jsonl"
 
 #: Called after every step with (step_done, total_steps, latest losses).
@@ -53,10 +59,14 @@ def _scalar(value: float | torch.Tensor) -> float:
 
 
 def atomic_torch_save(obj: Any, path: Path) -> None:
-    """Write ``obj`` to ``path`` via a temporary file, so a crash never leaves half a checkpoint."""
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
+    """Write ``obj`` to ``path`` atomically, so a crash never leaves half a checkpoint.
+
+    Serialised in memory first: ``torch.save`` to a file on a full disk raises a ``RuntimeError``
+    ("unexpected pos"), where a plain write raises the ``OSError(ENOSPC)`` the runner stops on.
+    """
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
+    write_bytes_atomic(path, buffer.getbuffer())
 
 
 def _truncate_log(path: Path, last_step: int) -> None:
@@ -86,8 +96,17 @@ def read_loss_log(path: Path) -> list[dict[str, float]]:
 
 
 def load_method_weights(method: Method, path: Path, device: torch.device) -> None:
-    """Load a checkpoint's networks and method state into a set-up ``method``, to score it (no optimizers)."""
-    state = torch.load(path, map_location=device, weights_only=True)
+    """Load a checkpoint's networks and method state into a set-up ``method``, to score it (no optimizers).
+
+    :raises DataError: for an unreadable checkpoint (one line naming it).
+    """
+    try:
+        state = torch.load(path, map_location=device, weights_only=True)
+        if not isinstance(state, dict) or "modules" not in state or "method" not in state:
+            raise ValueError("not a srbench checkpoint")
+    except Exception as exc:  # noqa: BLE001 - whatever torch.load raises on a damaged file
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:120]
+        raise DataError(f"checkpoint {path} is unreadable ({reason})") from None
     for k, m in method.modules().items():
         m.load_state_dict(state["modules"][k])
     method.load_extra_state(state["method"])
@@ -106,11 +125,13 @@ class Trainer:
     :param on_log: optional callback at each loss-log step (the logging plugins' hook).
     :param stop_after: stop (as if interrupted, checkpoint saved) after this many steps of this
         call; used by tests of resumption.
+    :param log: where one-line warnings go (default: stderr).
     """
 
     def __init__(self, method: Method, data: TrainingData, *, total_steps: int, trial_dir: Path | None,
                  checkpoint_every: int, log_every: int, progress: ProgressCallback | None = None,
-                 stop_after: int | None = None, on_log: LogCallback | None = None) -> None:
+                 stop_after: int | None = None, on_log: LogCallback | None = None,
+                 log: Callable[[str], None] | None = None) -> None:
         self.method = method
         self.data = data
         self.total_steps = total_steps
@@ -120,6 +141,7 @@ class Trainer:
         self.progress = progress
         self.stop_after = stop_after
         self.on_log = on_log
+        self.log = log or (lambda msg: print(msg, file=sys.stderr))
 
     # -- checkpoints ------------------------------------------------------------------------
     @property
@@ -142,12 +164,26 @@ class Trainer:
         atomic_torch_save(state, path)
 
     def load_checkpoint(self) -> tuple[int, float]:
-        """Restore the last checkpoint if there is one; returns (step, seconds so far)."""
+        """Restore the last checkpoint if there is one; returns (step, seconds so far).
+
+        An unreadable checkpoint (cut by a full disk, damaged) is renamed ``checkpoint.pt.corrupt``
+        with a one-line warning, and the trial starts over.
+        """
         path = self.checkpoint_path
         if path is None or not path.exists():
             return 0, 0.0
         device = next((p.device for m in self.method.modules().values() for p in m.parameters()), torch.device("cpu"))
-        state = torch.load(path, map_location=device, weights_only=True)
+        try:
+            state = torch.load(path, map_location=device, weights_only=True)
+            missing = {"step", "seconds", "modules", "optimizers", "method", "data_rng", "rng"} - set(state)
+            if missing:
+                raise ValueError(f"no {sorted(missing)[0]!r} in it")
+        except Exception as exc:  # noqa: BLE001 - any unreadable file: start over, never crash the run
+            kept = path.with_name(path.name + ".corrupt")
+            os.replace(path, kept)
+            reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:120]
+            self.log(f"srbench: warning: {path} is unreadable ({reason}); kept as {kept.name}, the trial starts over")
+            return 0, 0.0
         for k, m in self.method.modules().items():
             m.load_state_dict(state["modules"][k])
         for k, o in self.method.optimizers().items():
@@ -184,7 +220,13 @@ class Trainer:
                 losses = {k: _scalar(v) for k, v in raw.items()}
                 bad = [k for k, v in losses.items() if not math.isfinite(v)]
                 if bad:
-                    raise DivergedError(f"loss {bad[0]!r} became {losses[bad[0]]} at step {step}")
+                    # Steps are counted from 1 here as in losses.jsonl: the step that diverged is
+                    # step + 1, after `step` good ones.
+                    raise DivergedError(
+                        f"loss {bad[0]!r} became {losses[bad[0]]} at step {step + 1} of {self.total_steps} "
+                        f"(steps counted from 1, as in {LOSS_LOG_NAME})",
+                        {"steps": step, "diverged_at": step + 1, "resumed_from": start,
+                         "last_losses": last, "diverged_losses": losses})
                 step += 1
                 last = losses
                 if step % self.log_every == 0 or step == self.total_steps:
