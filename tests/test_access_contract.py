@@ -217,9 +217,10 @@ def test_malicious_method_finds_no_hr_in_lr_only(setting) -> None:
 
 # -- a method that tries every route (tests/plugins/snooper.py) -------------------------------------
 
-def _run_snoop(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, dataset: str, routes: str) -> tuple[Any, int]:
-    """``srbench run`` of toy and snoop (seeds 0 and 1, snooping at seed 1) from a fresh working folder,
-    as a user would type it; returns the snooper module and the exit status."""
+def _run_snoop(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, dataset: str, routes: str,
+               snoop_seed: int = 1) -> tuple[Any, int]:
+    """``srbench run`` of toy and snoop (seeds 0 to ``snoop_seed``, snooping at the last) from a fresh
+    working folder, as a user would type it; returns the snooper module and the exit status."""
     from srbench.cli.main import main
 
     import plugins.snooper as snooper
@@ -231,9 +232,9 @@ def _run_snoop(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, dataset: str, ro
     work.mkdir()
     monkeypatch.chdir(work)
     argv = ["run", "--plugin", "plugins.toy_method", "--plugin", "plugins.snooper", "--plugin", "plugins.marked_dataset",
-            "--methods", "toy,snoop", "--dataset", dataset, "--hr-fraction", "0.25", "--seeds", "2",
+            "--methods", "toy,snoop", "--dataset", dataset, "--hr-fraction", "0.25", "--seeds", str(snoop_seed + 1),
             "--profile", "smoke", "--metrics", "psnr_y", "--out", str(work / "out"), "--no-progress",
-            "--set", "snoop.only_seed=1", "--set", f"snoop.routes={routes}"]
+            "--set", f"snoop.only_seed={snoop_seed}", "--set", f"snoop.routes={routes}"]
     monkeypatch.setattr(sys, "argv", ["srbench", *argv])
     monkeypatch.setenv("SRBENCH_OUT_HINT", str(work / "out"))  # a route through the environment
     code = main(argv)
@@ -282,6 +283,29 @@ def test_snooping_method_finds_no_hidden_hr(tmp_path: Path, monkeypatch: pytest.
     assert list((tmp_path / "work" / "out" / "samples").rglob("*.hr.png"))
 
 
+def _marked_for_folder(fraction: float, seed: int) -> list[Any]:
+    """The marked dataset's training images, marked for ``folder:``. There the validation split is
+    held out of train/ by pixel hash before the few-HR split is drawn, so the hidden images are the
+    val ones and the LR-only ones of what is left; marking changes the hashes, so the paired set is
+    found by trying each small one: every image but the paired ones is marked, and the split of
+    what the folder keeps must pair exactly those."""
+    from itertools import combinations
+
+    from plugins.marked_dataset import N_TRAIN, _smooth, mark
+
+    from srbench.data.split import split_by_hr_fraction, split_train_val
+    from srbench.interfaces import Image
+
+    plain = {f"tile{i:02d}": _smooth(i, 72) for i in range(N_TRAIN)}
+    for size in range(1, N_TRAIN // 2):
+        for paired in combinations(plain, size):
+            marked = [Image(i, p if i in paired else mark(p)) for i, p in plain.items()]
+            kept, _ = split_train_val(marked)
+            if set(split_by_hr_fraction([i.id for i in kept], fraction, seed).paired_ids) == set(paired):
+                return marked
+    pytest.fail("no paired set is consistent with the folder's validation split")
+
+
 def test_snooping_method_finds_no_hidden_hr_of_a_folder_dataset(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The same with ``folder:PATH`` (which caches decoded files), through the routes srbench can
     close: what it hands over and what it keeps alive. Reading the files of a folder named on the
@@ -291,12 +315,15 @@ def test_snooping_method_finds_no_hidden_hr_of_a_folder_dataset(tmp_path: Path, 
     from plugins.marked_dataset import MarkedDataset
 
     ds = MarkedDataset(0.25, 1)
-    for split in ("train", "test"):
+    # Seed 2: at seed 1 no paired set is consistent with this folder's validation split (see the helper).
+    images = {"train": _marked_for_folder(0.25, 2), "test": ds.images("test")}
+    for split, split_images in images.items():
         (tmp_path / "data" / split).mkdir(parents=True)
-        for img in ds.images(split):
+        for img in split_images:
             PILImage.fromarray(img.pixels.permute(1, 2, 0).numpy()).save(tmp_path / "data" / split / f"{img.id}.png")
-    del ds, img
-    snooper, code = _run_snoop(tmp_path, monkeypatch, f"folder:{tmp_path / 'data'}", "registries,ids,attributes,gc,modules")
+    del ds, img, images, split_images
+    snooper, code = _run_snoop(tmp_path, monkeypatch, f"folder:{tmp_path / 'data'}", "registries,ids,attributes,gc,modules",
+                               snoop_seed=2)
     assert code == 0
     assert any(r == "gc" for r, _ in snooper.LOOT)
     assert not [s for s in snooper.SEEN["strings"] if str(tmp_path) in s], "a data or output path reached the method"
