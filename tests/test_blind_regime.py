@@ -9,6 +9,7 @@ import torch
 from srbench_builtins.degradations.blind import Blind, BlindOptions
 from test_cli import assert_one_line_error, run_cli
 
+from srbench.data.datasets import open_dataset
 from srbench.config import RunConfig
 from srbench.data.pipeline import (
     build_test_set,
@@ -121,7 +122,8 @@ def _runner(tmp_path, seeds: int = 1) -> Runner:
 def test_test_sets_are_degraded_the_same_way_with_the_fixed_eval_seed(tmp_path):
     runner = _runner(tmp_path)
     test_set = runner._test_set("synthetic:6x32")
-    again = build_test_set(runner.test_datasets["synthetic:6x32"][0].images("test"), degradation=blind(),
+    spec, split = runner.test_datasets["synthetic:6x32"]
+    again = build_test_set(open_dataset(spec, runner.registries).images(split), degradation=blind(),
                            seed=EVAL_SEED, max_side=runner.profile.eval_max_side)
     assert [t.id for t in test_set] == [t.id for t in again]
     assert all(torch.equal(a.lr, b.lr) for a, b in zip(test_set, again))

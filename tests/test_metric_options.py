@@ -9,6 +9,7 @@ import numpy as np
 
 import pytest
 
+from srbench.data.datasets import open_dataset
 from srbench.api import run
 from srbench.cli.main import main
 from srbench.config import RunConfig, apply_set_overrides, load_config_file
@@ -157,7 +158,7 @@ def test_component_revisions_enter_the_trial_id(tmp_path, system, monkeypatch):
     monkeypatch.setattr(degradation, "revision", 2)
     assert Runner(config(tmp_path, methods=["srgan"]), system, progress=False).plan()[0].trial_id != before
     monkeypatch.setattr(degradation, "revision", 1)
-    monkeypatch.setattr(type(runner.train_dataset), "revision", 7, raising=False)
+    monkeypatch.setattr(type(open_dataset(runner.config.dataset, system.registries)), "revision", 7, raising=False)
     changed = Runner(config(tmp_path, methods=["srgan"]), system, progress=False).plan()[0].spec
     assert changed.component_versions["datasets/synthetic"] == "0.1.0/r7" and changed.trial_id != before
 
