@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 import pandas as pd
@@ -62,6 +63,31 @@ def test_val_run_of_a_dataset_named_without_argument(tmp_path, system) -> None:
     assert summary.exit_code == 0 and [r["status"] for r in summary.results] == ["ok"]
     assert list(summary.results[0]["metrics"]) == ["default/val"]
     assert "datasets/default" in summary.results[0]["spec"]["component_versions"]
+
+
+def test_a_trained_trial_is_scored_on_val_and_new_test_sets_without_training_again(tmp_path, system) -> None:
+    """Test sets are not part of a trial's id: a later run naming the validation split (or another
+    test set) scores the finished trials from their checkpoints; a changed test dataset is re-scored."""
+    first = run(_config(tmp_path), plugins=system, progress=False)
+    ids = sorted(r["trial_id"] for r in first.results)
+    trained_at = {r["trial_id"]: r["finished_at"] for r in first.results}
+    val = run(_config(tmp_path, eval_split="val"), plugins=system, progress=False)
+    assert sorted(r["trial_id"] for r in val.results) == ids and val.skipped == len(ids) and val.rescored == len(ids)
+    for r in val.results:
+        assert set(r["metrics"]) == {"synthetic:12x48", "synthetic:12x48/val"}  # the test scores are kept
+        assert r["metrics"]["synthetic:12x48/val"]["per_image"] and r["finished_at"] == trained_at[r["trial_id"]]
+    lb = pd.read_csv(tmp_path / "out" / "leaderboard.csv")
+    assert set(lb["test_dataset"]) == {"synthetic:12x48", "synthetic:12x48/val"}
+    again = run(_config(tmp_path, eval_split="val"), plugins=system, progress=False)
+    assert again.rescored == 0  # nothing left to score
+    # A test set whose version differs from the one stamped on its scores is scored again.
+    for path in (tmp_path / "out" / "trials").glob("*/result.json"):
+        result = json.loads(path.read_text())
+        result["metrics"]["synthetic:12x48/val"]["dataset_version"] = "0.0.1/r0"
+        path.write_text(json.dumps(result))
+    changed = run(_config(tmp_path, eval_split="val"), plugins=system, progress=False)
+    assert changed.rescored == len(ids) and sorted(r["trial_id"] for r in changed.results) == ids
+    assert {r["metrics"]["synthetic:12x48/val"]["dataset_version"] for r in changed.results} != {"0.0.1/r0"}
 
 
 def test_bad_eval_split_is_a_usage_error() -> None:

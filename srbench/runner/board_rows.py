@@ -115,7 +115,8 @@ def _spec_columns(r: dict[str, Any], label: str) -> dict[str, Any]:
 
 
 def _tests(r: dict[str, Any]) -> list[str]:
-    return r.get(KEY_SPEC, {}).get("test_datasets") or list((r.get(KEY_METRICS) or {}).keys())
+    """The tables a trial has a row in: the test sets it was planned with and any it was scored on later."""
+    return list(dict.fromkeys([*(r.get(KEY_SPEC, {}).get("test_datasets") or []), *(r.get(KEY_METRICS) or {})]))
 
 
 def result_rows(results: Iterable[dict[str, Any]]) -> pd.DataFrame:

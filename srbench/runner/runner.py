@@ -161,6 +161,7 @@ class Runner:
         train_dataset = open_dataset(config.dataset, self.registries)  # a bad name or path fails here
         self.test_datasets = self._open_test_datasets(train_dataset)
         self._dataset_versions = {config.dataset: self._dataset_version(config.dataset, train_dataset)}
+        self._test_versions: dict[str, str] = {}  # filled by _check_test_overlap
         del train_dataset  # its decoded images must not outlive planning (see _training_data)
         self.degradation_cls = self.registries.degradations.get(config.degradation).factory
         self.degradation_options = parse_options(self.degradation_cls.Options, config.degradation_options,
@@ -264,8 +265,10 @@ class Runner:
                                                        options_to_dict(opts, results_only=True))
         return metrics
 
-    def stamp_scores(self, entry: dict[str, Any], names: Any) -> None:
-        """Record in a test set's ``metrics`` entry the revision and options each of ``names`` was scored with."""
+    def stamp_scores(self, entry: dict[str, Any], names: Any, test_set: str) -> None:
+        """Record in ``test_set``'s ``metrics`` entry the revision and options each of ``names`` was
+        scored with, and the test dataset's own version (a changed one is scored again)."""
+        entry["dataset_version"] = self._test_versions[test_set]
         for name in names:
             stamp = self.metric_stamps[name]
             entry.setdefault("revisions", {})[name] = stamp.revision
@@ -274,7 +277,7 @@ class Runner:
     def component_versions(self, method_options: dict[str, Any]) -> dict[str, str]:
         """``KIND/NAME -> "VERSION/rN"`` of the components a trial depends on besides its method.
 
-        The degradation and every dataset (training, test, HR source), and each generator,
+        The degradation, the training dataset and HR source, and each generator,
         discriminator or adversarial loss that one of the method's option values names (methods
         choose their networks through options; a network a method hard-codes is covered by the
         method's own revision).
@@ -309,7 +312,8 @@ class Runner:
     def _check_test_overlap(self) -> None:
         """Refuse, before any training, a training set or HR pool holding a test image (same pixels, any id).
 
-        Records each test dataset's version on the way; every dataset opened here is dropped after."""
+        Records each test dataset's version on the way (stamped on its scores, not in trial ids: a
+        trial is scored on more test sets from its checkpoint); every dataset opened here is dropped after."""
         training = {f"training set {self.config.dataset}":
                     open_dataset(self.config.dataset, self.registries).images("train")}
         if not isinstance(self.hr_source_images, str):
@@ -317,7 +321,7 @@ class Runner:
         tests = {}
         for name, (spec, split) in self.test_datasets.items():
             dataset = open_dataset(spec, self.registries)
-            self._dataset_versions.setdefault(spec, self._dataset_version(spec, dataset))
+            self._test_versions[name] = self._dataset_version(spec, dataset)
             tests[name] = dataset.images(split)
         check_disjoint_from_tests(training, tests)
         del training, tests
@@ -451,6 +455,9 @@ class Runner:
     def missing_metrics(self, result: dict[str, Any]) -> dict[str, list[str]]:
         """Test set -> the requested metrics a finished ``ok`` result has no current value (nor reason) for.
 
+        A test set the trial was never scored on (one named after it trained, or the validation
+        split) lacks every metric: it is scored from the checkpoint, without training again.
+
         A value (or reason) counts only when it was stamped with the metric's current revision and
         options (:class:`MetricStamp`): a changed metric, or a stored score without a stamp, is
         scored again instead of served stale. A metric that was unavailable for want of something
@@ -461,6 +468,9 @@ class Runner:
         missing = {}
         for name in self.test_datasets:
             scored = (result.get("metrics") or {}).get(name) or {}
+            if scored.get("dataset_version") != self._test_versions[name]:  # never scored on it, or it changed
+                missing[name] = list(self.metric_stamps)
+                continue
             have = set(scored.get("mean") or {}) | set(scored.get("unavailable") or {})
             revisions, options = scored.get("revisions") or {}, scored.get("options") or {}
             setup = set(scored.get("unavailable_setup") or [])
@@ -519,7 +529,7 @@ class Runner:
                     rows[row["id"]].update(row)
                 else:
                     entry["per_image"].append(row)
-            self.stamp_scores(entry, names)
+            self.stamp_scores(entry, names, name)
         result.setdefault("rescored", []).append(
             {"metrics": missing, "at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
              "srbench": __version__})
@@ -620,7 +630,7 @@ class Runner:
                               degradation=self.degradation, device=self.device,
                               samples_dir=tdir / "samples" / _safe_name(name))
                 result["metrics"][name] = ev.to_dict()
-                self.stamp_scores(result["metrics"][name], self.metrics)
+                self.stamp_scores(result["metrics"][name], self.metrics, name)
                 seconds_inf += ev.inference_seconds
                 megapixels += ev.megapixels
             result["cost"] = {

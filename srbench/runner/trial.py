@@ -8,6 +8,10 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 
+#: Spec fields that say where a trial was scored, not what was trained: kept out of its id.
+_NOT_IN_ID = ("test_datasets",)
+
+
 @dataclass(frozen=True)
 class TrialSpec:
     """Everything that determines a trial's outcome (and nothing that does not, like ``--out``).
@@ -17,7 +21,9 @@ class TrialSpec:
     :param profile: the resolved profile fields (after ``--set profile.X=...``).
     :param method_version: the method's plugin package version and its ``Method.revision``
         (``"0.1.0/r1"``): a new release or revision makes new trials.
-    :param component_versions: ``KIND/NAME -> "VERSION/rN"`` of the degradation, the datasets and the
+    :param test_datasets: the test sets of the run that trained it, for the record; not in the id: a
+        trial is scored on further test sets (or the validation split) from its checkpoint.
+    :param component_versions: ``KIND/NAME -> "VERSION/rN"`` of the degradation, the training data and the
         networks and losses the method's options name (:meth:`Runner.component_versions`): a
         changed operator, dataset or network makes new trials too.
     """
@@ -46,5 +52,6 @@ class TrialSpec:
     @property
     def trial_id(self) -> str:
         """Readable prefix + 10 hex digits of the spec's SHA-256 (stable across runs and machines)."""
-        digest = hashlib.sha256(json.dumps(self.to_dict(), sort_keys=True, default=str).encode()).hexdigest()[:10]
+        identity = {k: v for k, v in self.to_dict().items() if k not in _NOT_IN_ID}
+        digest = hashlib.sha256(json.dumps(identity, sort_keys=True, default=str).encode()).hexdigest()[:10]
         return f"{self.method}-x{self.scale}-f{self.hr_fraction:g}-s{self.seed}-{digest}"
