@@ -8,7 +8,6 @@ in the whole storage behind any view, in float or uint8 form) means hidden HR le
 
 from __future__ import annotations
 
-import gc
 import sys
 import types
 from pathlib import Path
@@ -92,6 +91,8 @@ def reachable(root: Any) -> Iterator[Any]:
     """Every object reachable from ``root``: gc referents, attributes, closures, tensors' bases
     and grads, generators' states. Modules, classes and module globals are not followed (they
     are shared code, not data the object holds)."""
+    from plugins.snooper import referents
+
     module_dicts = {id(vars(m)) for m in list(sys.modules.values()) if m is not None and hasattr(m, "__dict__")}
     seen: set[int] = set()
     keep: list[Any] = []  # keep synthesised objects (generator states) alive while walking
@@ -105,20 +106,7 @@ def reachable(root: Any) -> Iterator[Any]:
         if isinstance(obj, (types.ModuleType, type)) or id(obj) in module_dicts:
             continue
         yield obj
-        refs = list(gc.get_referents(obj))
-        if hasattr(obj, "__dict__"):
-            refs.append(vars(obj))
-        for slot in getattr(type(obj), "__slots__", ()):
-            if isinstance(slot, str) and hasattr(obj, slot):
-                refs.append(getattr(obj, slot))
-        if isinstance(obj, types.FunctionType):
-            refs += [c.cell_contents for c in (obj.__closure__ or ()) if c.cell_contents is not None]
-            refs += list(obj.__defaults__ or ())
-        if isinstance(obj, torch.Tensor):
-            refs += [r for r in (obj.grad, obj._base) if r is not None]
-        if isinstance(obj, torch.Generator):
-            refs.append(obj.get_state())
-        stack.extend(refs)
+        stack.extend(referents(obj))
 
 
 def tensors_of(root: Any) -> list[torch.Tensor]:

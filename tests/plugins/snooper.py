@@ -55,6 +55,25 @@ def _loot(route: str, obj: Any) -> None:
         LOOT.append((route, obj))
 
 
+def referents(obj: Any) -> list[Any]:
+    """What ``obj`` holds: gc referents, attributes and slots, closures and defaults, a tensor's
+    base and grad, a generator's state (a new tensor: callers keep it alive while walking)."""
+    refs = list(gc.get_referents(obj))
+    if hasattr(obj, "__dict__"):
+        refs.append(vars(obj))
+    for slot in getattr(type(obj), "__slots__", ()):
+        if isinstance(slot, str) and hasattr(obj, slot):
+            refs.append(getattr(obj, slot))
+    if isinstance(obj, types.FunctionType):
+        refs += [c.cell_contents for c in (obj.__closure__ or ()) if c.cell_contents is not None]
+        refs += list(obj.__defaults__ or ())
+    if isinstance(obj, torch.Tensor):
+        refs += [r for r in (obj.grad, obj._base) if r is not None]
+    if isinstance(obj, torch.Generator):
+        refs.append(obj.get_state())
+    return refs
+
+
 def _walk(root: Any, limit: int = 200_000) -> Iterator[Any]:
     """Objects reachable from ``root`` (not through modules, classes or function globals)."""
     seen: set[int] = set()
@@ -69,20 +88,9 @@ def _walk(root: Any, limit: int = 200_000) -> Iterator[Any]:
         yield obj
         if isinstance(obj, (str, bytes, int, float, bool)) or obj is None:
             continue
-        refs = [r for r in gc.get_referents(obj) if not (isinstance(r, dict) and r.get("__name__") and "__builtins__" in r)]
-        if hasattr(obj, "__dict__"):
-            refs.append(vars(obj))
-        for slot in getattr(type(obj), "__slots__", ()):
-            if isinstance(slot, str) and hasattr(obj, slot):
-                refs.append(getattr(obj, slot))
+        refs = [r for r in referents(obj) if not (isinstance(r, dict) and r.get("__name__") and "__builtins__" in r)]
         if isinstance(obj, types.FunctionType):
-            refs += [c.cell_contents for c in (obj.__closure__ or ()) if c.cell_contents is not None]
-            refs += list(obj.__defaults__ or ())
             refs = [r for r in refs if r is not obj.__globals__]
-        if isinstance(obj, torch.Tensor):
-            refs += [r for r in (obj.grad, obj._base) if r is not None]
-        if isinstance(obj, torch.Generator):
-            refs.append(obj.get_state())
         stack.extend(refs)
 
 
