@@ -29,7 +29,6 @@ class TrialRunner(Protocol):
     config: RunConfig
     profile: "Profile"
     plugins: "PluginSystem"
-    out: Path
 
     def run_trial(self, trial: "PlannedTrial", progress: "Progress | None" = None, *,
                   executor: dict[str, Any] | None = None) -> "TrialResult": ...

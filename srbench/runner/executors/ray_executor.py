@@ -13,6 +13,7 @@ import logging
 import os
 import socket
 from dataclasses import replace
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 from ... import __version__
@@ -194,7 +195,7 @@ class RayExecutor:
         resources = self.task_resources(runner)
         self.check_workers(runner)
         # Workers may start elsewhere: give them an absolute --out.
-        config = replace(runner.config, out=str(runner.out.resolve()))
+        config = replace(runner.config, out=str(Path(runner.config.out).resolve()))
         settings = runner.plugins.settings
         task = ray.remote(ray_tasks.run_trial)
 
@@ -268,5 +269,5 @@ class RayExecutor:
             ray.cancel(ref, force=True)
         if rest:
             ray.wait(rest, num_returns=len(rest), timeout=10.0)
-        self.log(f"srbench: finished trials are kept in {runner.out}; run the same command again to resume "
+        self.log(f"srbench: finished trials are kept in {runner.config.out}; run the same command again to resume "
                  "the others from their checkpoints")
