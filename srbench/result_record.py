@@ -150,12 +150,11 @@ class Training:
     diverged_losses: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"steps": self.steps, "resumed_from": self.resumed_from, "last_losses": self.last_losses}
-        if self.diverged_at is not None:
-            d["diverged_at"] = self.diverged_at
-        if self.diverged_losses is not None:
-            d["diverged_losses"] = self.diverged_losses
-        return d
+        if self.diverged_at is None:
+            return {"steps": self.steps, "resumed_from": self.resumed_from, "last_losses": self.last_losses}
+        # the trainer's order for a diverged trial (DivergedError.training), so its file reads back to the byte
+        return {"steps": self.steps, "diverged_at": self.diverged_at, "resumed_from": self.resumed_from,
+                "last_losses": self.last_losses, "diverged_losses": self.diverged_losses or {}}
 
     @classmethod
     def from_dict(cls, d: Any) -> "Training | None":

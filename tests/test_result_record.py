@@ -108,3 +108,14 @@ def test_the_ray_worker_builds_its_trial_without_planning_the_grid(tmp_path, sys
     other = {**wanted.spec, "method_version": "9.9.9/r9"}
     with pytest.raises(SrbenchError, match="plugins or datasets differ"):
         ray_tasks.run_spec(cfg, system.settings, other, {"name": "ray", "attempt": 0})
+
+
+def test_a_diverged_record_keeps_the_trainers_order():
+    training = {"steps": 4, "diverged_at": 5, "resumed_from": 0, "last_losses": {"l1": 0.5},
+                "diverged_losses": {"l1": None}}
+    data = {"schema": SCHEMA_VERSION, "trial_id": "t", "status": "diverged", "reason": "loss 'l1' became nan",
+            "spec": {"method": "m"}, "split": None, "metrics": {}, "cost": {}, "training": training,
+            "versions": {}, "device": "cpu", "notes": [], "wall_seconds": 1.5, "finished_at": "2026-12-02T08:00:00"}
+    record = TrialResult.from_dict(data)
+    assert record.training is not None and record.training.diverged_at == 5 and record.cost is None
+    assert json.dumps(record.to_dict()) == json.dumps(data)

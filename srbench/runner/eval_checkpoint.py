@@ -60,11 +60,7 @@ def load_trial_method(checkpoint: str | Path, *, device: str, plugins: PluginSys
     runner = Runner(config.validate(), plugins, progress=False)
     # Not exact: a checkpoint stays usable after a plugin or dataset upgrade changed trial ids.
     trial = runner.planned_trial(result.spec, exact=False)
-    try:
-        instance = runner.build_trained_method(trial, ckpt)
-    except FileNotFoundError:
-        raise UsageError(f"--checkpoint {checkpoint}: no such file") from None
-    return instance, runner, result
+    return runner.build_trained_method(trial, ckpt), runner, result
 
 
 def evaluate_method(*, method: str | None, dataset: str | None, scale: int | None, checkpoint: str | Path | None,

@@ -363,8 +363,10 @@ class Runner:
         :raises SrbenchError: when ``exact`` and the rebuilt trial's id differs.
         """
         trial = self._method_planner(str(spec["method"]))(float(spec["hr_fraction"]), int(spec["seed"]))
+        if not exact:
+            return trial
         wanted = TrialSpec(**{**spec, "test_datasets": tuple(spec.get("test_datasets") or ())}).trial_id
-        if exact and trial.trial_id != wanted:
+        if trial.trial_id != wanted:
             raise SrbenchError(f"trial {wanted} is not the trial this srbench ({__version__}) plans for its spec "
                                f"({trial.trial_id}): its srbench, plugins or datasets differ from the ones that "
                                "planned it")
@@ -515,13 +517,13 @@ class Runner:
         (and says why) when the trial kept no checkpoint to score.
         """
         tdir = self.trial_dir(trial)
-        try:
-            method = self.build_trained_method(trial)
-        except FileNotFoundError:
+        if self._trains(trial) and not (tdir / CHECKPOINT_NAME).is_file():
             self.log(f"srbench: trial {trial.trial_id} has no {CHECKPOINT_NAME} to score "
                      f"{', '.join(sorted({m for ms in missing.values() for m in ms}))} with; delete its folder "
                      "to train it again")
             return False
+        try:
+            method = self.build_trained_method(trial)
         except DataError as exc:
             self.log(f"srbench: trial {trial.trial_id} is not scored for the metrics it lacks: {exc}")
             return False
@@ -537,14 +539,13 @@ class Runner:
         (default: the trial folder's), modules in eval mode. A method that does not train (or a
         profile of 0 iterations) needs no checkpoint.
 
-        :raises FileNotFoundError: a trained trial without its checkpoint.
-        :raises DataError: an unreadable checkpoint.
+        :raises DataError: a missing or unreadable checkpoint.
         """
         spec = trial.spec
         checkpoint = checkpoint or self.trial_dir(trial) / CHECKPOINT_NAME
-        trained = trial.method_cls.trainable and self.profile.iterations > 0
+        trained = self._trains(trial)
         if trained and not checkpoint.is_file():
-            raise FileNotFoundError(checkpoint)
+            raise DataError(f"{checkpoint}: no such checkpoint; trial {trial.trial_id} must be trained first")
         seed_everything(spec.seed)
         method = self.build_method(trial, self.training_data(spec.hr_fraction, spec.seed)[0])
         if trained:
@@ -552,6 +553,10 @@ class Runner:
         for m in method.modules().values():
             m.eval()
         return method
+
+    def _trains(self, trial: PlannedTrial) -> bool:
+        """Whether ``trial`` trains (so has a checkpoint): a trainable method under a profile with iterations."""
+        return trial.method_cls.trainable and self.profile.iterations > 0
 
     def training_data(self, fraction: float, seed: int) -> tuple[Any, Any]:
         """The training data and split manifest of ``(fraction, seed)`` under this run's dataset,
@@ -621,7 +626,7 @@ class Runner:
                                     f"{spec.hr_source} gives none (use --hr-source folder:PATH)")
         method = self.build_method(trial, data)
         outcome = None
-        if cls.trainable and self.profile.iterations > 0:
+        if self._trains(trial):
             tdir = self.trial_dir(trial)
             trainer = Trainer(method, data, total_steps=self.profile.iterations, trial_dir=tdir,
                               checkpoint_every=self.profile.checkpoint_every, log_every=self.profile.log_every,
