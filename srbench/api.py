@@ -10,7 +10,7 @@ from .errors import OutputError
 from .results import TRIALS_DIR, is_write_error, output_error
 from .plugin_manager import PluginSystem, get_plugin_system
 from .runner.board_settings import BoardSettings
-from .runner.leaderboard import write_leaderboard
+from .runner.board_files import write_leaderboard
 from .runner.runner import Runner, RunSummary
 
 if TYPE_CHECKING:

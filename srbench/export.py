@@ -20,7 +20,8 @@ from .errors import UsageError
 from .interfaces.method import Method
 from .interfaces.networks import GeneratorSpec
 from .plugin_manager import PluginSystem
-from .results import RESULT_FILE, STATUS_OK, TRIALS_DIR, read_result, write_json_atomic
+from .result_record import read_record
+from .results import RESULT_FILE, STATUS_OK, TRIALS_DIR, write_json_atomic
 from .runner.evaluate import super_resolve_image
 
 WEIGHTS_FILE = "generator.safetensors"
@@ -87,13 +88,13 @@ def export_trial(trial: str | Path, to: str | Path | None = None, *, out: str | 
     from .runner.eval_checkpoint import load_trial_method
 
     folder = resolve_trial(trial, out)
-    record = read_result(folder / RESULT_FILE) or {}
-    if not isinstance(record.get("spec"), dict):
+    record = read_record(folder / RESULT_FILE)
+    if record is None or not record.method:
         raise UsageError(f"trial {folder.name}: its {RESULT_FILE} is unreadable or has no spec")
-    if record.get("status") != STATUS_OK:
-        raise UsageError(f"trial {folder.name}: status {record.get('status')!r}; only a trial that finished 'ok' "
+    if record.status != STATUS_OK:
+        raise UsageError(f"trial {folder.name}: status {record.status!r}; only a trial that finished 'ok' "
                          "can be exported")
-    name = record["spec"]["method"]
+    name = record.method
     cls = plugins.registries.methods.get(name).factory
     refusal = (f"trial {folder.name}: method {name!r} does not name a registered generator that its super_resolve "
                "is (export_spec gives none), so it cannot be exported")
@@ -109,8 +110,8 @@ def export_trial(trial: str | Path, to: str | Path | None = None, *, out: str | 
     _check_same_output(method, generator, spec, name)
     entry = plugins.registries.generators.get(spec.name)
     info = {"format": FORMAT, "format_version": FORMAT_VERSION, **spec.to_dict(), "srbench": __version__,
-            "plugin": entry.plugin, "plugin_version": entry.version, "trial_id": result.get("trial_id", folder.name),
-            "method": name, "method_options": result["spec"].get("method_options") or {},
+            "plugin": entry.plugin, "plugin_version": entry.version, "trial_id": result.trial_id or folder.name,
+            "method": name, "method_options": result.spec.get("method_options") or {},
             "weights": WEIGHTS_FILE}
     dest = Path(to) if to is not None else folder / "export"
     dest.mkdir(parents=True, exist_ok=True)

@@ -1,7 +1,8 @@
-"""Names of result fields and statuses, and atomic JSON I/O for ``result.json``.
+"""Names of result fields and statuses, and atomic JSON writing for ``result.json``.
 
 Constants rather than string literals, so plugins and reports read results the same way
-(torch-fidelity's ``KEY_METRIC_*`` style).
+(torch-fidelity's ``KEY_METRIC_*`` style). The record itself is the typed
+:class:`srbench.result_record.TrialResult` (read with ``read_record``/``read_records`` there).
 
 ``OUT/trials/<trial_id>/result.json``::
 
@@ -15,6 +16,8 @@ Constants rather than string literals, so plugins and reports read results the s
       "metrics": {TEST_DATASET: {"mean": {METRIC: value}, "per_image": [{"id": ..., METRIC: value}],
                                  "unavailable": {METRIC: reason},
                                  "details": {METRIC: {PART: value}},       # e.g. swd's per-level values
+                                 "unavailable_setup": [METRIC],            # unavailable for want of a file
+                                 "dataset_version": "VERSION/rN",          # of the test set; a change re-scores
                                  "revisions": {METRIC: "VERSION/rN"},      # what each score was made with;
                                  "options": {METRIC: {OPTION: value}}}},   # a change re-scores it
       "cost": {"train_seconds", "inference_ms_per_megapixel", "params"},
@@ -22,8 +25,10 @@ Constants rather than string literals, so plugins and reports read results the s
                   (the step that gave a NaN/inf loss, counted from 1 as in losses.jsonl) and
                   "diverged_losses" ("steps" = the good steps done before it),
       "versions": {"srbench", "torch", "python", "plugins": {plugin: version}},
-      "device": "cpu", "wall_seconds": ..., "finished_at": ISO-8601,
-      "notes": ["one-line remarks of the method, e.g. a fallback it took"]
+      "device": "cpu", "notes": ["one-line remarks of the method, e.g. a fallback it took"],
+      "torch_threads": 2, "executor": {"name": "ray", "attempt", ...} (Ray only),
+      "wall_seconds": ..., "finished_at": ISO-8601,
+      "rescored": [{"metrics": {TEST_DATASET: [METRIC]}, "at": ISO-8601, "srbench": VERSION}] (when rescored)
     }
 """
 
@@ -110,22 +115,3 @@ def output_error(exc: OSError, out: Path) -> OutputError:
     where = f" ({exc.filename})" if exc.filename else ""
     return OutputError(f"cannot write under --out {out}: {exc.strerror or exc}{where}; finished trials are kept, "
                        "free some space (or make it writable, or choose another --out) and run the same command again")
-
-
-def read_results(out: Path) -> list[dict[str, Any]]:
-    """Every ``result.json`` under ``out/trials``, sorted by trial id."""
-    results = []
-    for p in sorted((Path(out) / TRIALS_DIR).glob(f"*/{RESULT_FILE}")):
-        try:
-            results.append(json.loads(p.read_text()))
-        except ValueError:
-            continue  # a file from a crashed writer of an older version; atomic writes prevent new ones
-    return results
-
-
-def read_result(path: Path) -> dict[str, Any] | None:
-    """One ``result.json``, or ``None`` when missing or unreadable."""
-    try:
-        return json.loads(Path(path).read_text())
-    except (OSError, ValueError):
-        return None

@@ -131,7 +131,7 @@ def test_test_sets_are_degraded_the_same_way_with_the_fixed_eval_seed(tmp_path):
     first = test_set[0]
     assert not torch.equal(first.lr, degrade_image(first.hr, bicubic, EVAL_SEED, first.id))
     # Training LR follows the trial seed; the test LR never does.
-    lr = {seed: runner._training_data(0.3, seed)[0].lr_only.images["lr"][0] for seed in (0, 1)}
+    lr = {seed: runner.training_data(0.3, seed)[0].lr_only.images["lr"][0] for seed in (0, 1)}
     assert not torch.equal(lr[0], lr[1])
 
 

@@ -75,7 +75,7 @@ def test_variants_legend_names_the_options_that_differ():
 
 
 def test_leaderboard_csv_carries_each_variants_options(tmp_path):
-    from srbench.runner.leaderboard import write_leaderboard
+    from srbench.runner.board_files import write_leaderboard
     for trial_id, weight in (("x-0", 0.0), ("x-1", 0.01)):
         folder = tmp_path / "trials" / trial_id
         folder.mkdir(parents=True)
@@ -122,7 +122,7 @@ def test_rank_follows_each_metrics_direction():
 
 
 def test_rows_never_mix_method_versions(tmp_path):
-    from srbench.runner.leaderboard import write_leaderboard
+    from srbench.runner.board_files import write_leaderboard
 
     for trial_id, version, psnr in (("s-r1", "0.1.0/r1", 28.0), ("s-r2", "0.1.0/r2", 28.5)):
         folder = tmp_path / "trials" / trial_id
@@ -144,7 +144,7 @@ def test_rows_never_mix_method_versions(tmp_path):
 
 def test_rows_never_mix_profiles_or_training_sets(tmp_path):
     """Two profiles (or training sets) of one method in one folder are two rows, each named in the legend."""
-    from srbench.runner.leaderboard import write_leaderboard
+    from srbench.runner.board_files import write_leaderboard
 
     runs = (("p48", {"patch_size": 48}, "sr291", 28.0), ("p64", {"patch_size": 64}, "sr291", 28.4),
             ("t91", {"patch_size": 48}, "t91", 27.9))

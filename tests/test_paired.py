@@ -10,7 +10,7 @@ import pytest
 
 from srbench.cli.main import main as cli
 from srbench.errors import UsageError
-from srbench.runner.leaderboard import write_leaderboard
+from srbench.runner.board_files import write_leaderboard
 
 IMAGES = [f"img{i:02d}" for i in range(12)]
 

@@ -12,7 +12,7 @@ from srbench import hookimpl
 from srbench.api import run
 from srbench.config import RunConfig
 from srbench.plugin_manager import load_plugins
-from srbench.results import read_results
+from srbench.result_record import read_results
 
 
 class Recorder:

@@ -8,6 +8,7 @@ from typing import Any
 
 from ..config import RunConfig, apply_set_overrides, load_config_file, update_config
 from ..plugin_manager import PluginSystem
+from ..results import STATUS_FAILED
 
 HELP = "train and score methods on a dataset, then write the leaderboard"
 
@@ -103,8 +104,8 @@ def main(args: argparse.Namespace, system: PluginSystem) -> int:
     config = config_from_args(args)
     summary = run(config, plugins=system, progress=not args.no_progress)
     counts: dict[str, int] = {}
-    for r in summary.results:
-        counts[r["status"]] = counts.get(r["status"], 0) + 1
+    for r in summary.records:
+        counts[r.status] = counts.get(r.status, 0) + 1
     done = ", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "no trial finished"
     reused = ""
     if summary.skipped:
@@ -116,8 +117,9 @@ def main(args: argparse.Namespace, system: PluginSystem) -> int:
         print("srbench: interrupted; finished trials and checkpoints are saved. Run the same command again "
               "to resume.", file=sys.stderr)
     elif summary.failed:
-        for r in summary.failed:
-            print(f"srbench: failed: {r['trial_id']}: {r['reason']}", file=sys.stderr)
+        for r in summary.records:
+            if r.status == STATUS_FAILED:
+                print(f"srbench: failed: {r.trial_id}: {r.reason}", file=sys.stderr)
     md = summary.out / "leaderboard.md"
     if md.exists() and not summary.interrupted:
         print(md.read_text())

@@ -9,19 +9,16 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Iterable, Mapping
+from typing import Any, Union
 
 import pandas as pd
 
-from ..results import (
-    KEY_COST,
-    KEY_MEAN,
-    KEY_METRICS,
-    KEY_PER_IMAGE,
-    KEY_SPEC,
-    STATUS_OK,
-)
+from ..result_record import TrialResult, as_records
+from ..results import STATUS_OK
+
+#: What the frame builders take: records, or ``result.json`` dicts (read with ``TrialResult.from_dict``).
+Records = Iterable[Union[TrialResult, Mapping[str, Any]]]
 
 #: The columns one leaderboard table shares.
 GROUP_KEYS = ["test_dataset", "scale", "degradation", "hr_fraction"]
@@ -52,28 +49,25 @@ def _options(spec: dict[str, Any]) -> str:
     return json.dumps(_settings(spec), sort_keys=True, default=str)
 
 
-def method_labels(results: Iterable[dict[str, Any]]) -> dict[str, str]:
+def method_labels(results: Records) -> dict[str, str]:
     """Trial id -> row label: the method name, plus ``[<6-hex hash of its settings>]`` when one
     folder holds trials of the method with different options (or profiles, training sets, HR
     sources: :func:`_settings`), plus ``@<method_version>`` when it
     holds trials of the method from different versions (so neither is averaged together)."""
     options: dict[str, set[str]] = {}
     versions: dict[str, set[str]] = {}
-    specs = {}
-    for r in results:
-        spec = r.get(KEY_SPEC, {})
-        specs[r.get("trial_id", "")] = spec
-        options.setdefault(spec.get("method"), set()).add(_options(spec))
-        versions.setdefault(spec.get("method"), set()).add(_version(spec))
+    records = as_records(results)
+    for r in records:
+        options.setdefault(r.method, set()).add(_options(r.spec))
+        versions.setdefault(r.method, set()).add(_version(r.spec))
     labels = {}
-    for tid, spec in specs.items():
-        method = spec.get("method")
-        label = str(method)
-        if len(options[method]) > 1:
-            label += f"[{hashlib.sha256(_options(spec).encode()).hexdigest()[:6]}]"
-        if len(versions[method]) > 1:
-            label += f"@{_version(spec)}"
-        labels[tid] = label
+    for r in records:
+        label = r.method
+        if len(options[r.method]) > 1:
+            label += f"[{hashlib.sha256(_options(r.spec).encode()).hexdigest()[:6]}]"
+        if len(versions[r.method]) > 1:
+            label += f"@{_version(r.spec)}"
+        labels[r.trial_id] = label
     return labels
 
 
@@ -81,20 +75,19 @@ def _option_text(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value)
 
 
-def method_variants(results: Iterable[dict[str, Any]]) -> dict[str, str]:
+def method_variants(results: Records) -> dict[str, str]:
     """Row label -> what tells it from the method's other rows (``name=value, ...``, ``version=...``).
 
     Only for labels that are not the bare method name: ``fewhr[fd879d]`` means little until the
     reader learns it is ``term=pairwise`` against ``fewhr[f5d526]``'s ``term=none``.
     """
-    results = list(results)
-    labels = method_labels(results)
+    records = as_records(results)
+    labels = method_labels(records)
     by_method: dict[str, dict[str, tuple[dict[str, Any], str]]] = {}  # method -> label -> (options, version)
-    for r in results:
-        spec = r.get(KEY_SPEC, {})
-        label = labels.get(r.get("trial_id", ""), spec.get("method"))
-        if label != spec.get("method"):
-            by_method.setdefault(spec.get("method"), {})[label] = (_settings(spec), _version(spec))
+    for r in records:
+        label = labels.get(r.trial_id, r.method)
+        if label != r.method:
+            by_method.setdefault(r.method, {})[label] = (_settings(r.spec), _version(r.spec))
     legend = {}
     for variants in by_method.values():
         opts = {label: o for label, (o, _) in variants.items()}
@@ -107,44 +100,38 @@ def method_variants(results: Iterable[dict[str, Any]]) -> dict[str, str]:
     return dict(sorted(legend.items()))
 
 
-def _spec_columns(r: dict[str, Any], label: str) -> dict[str, Any]:
-    spec = r.get(KEY_SPEC, {})
+def _spec_columns(r: TrialResult, label: str) -> dict[str, Any]:
+    spec = r.spec
     return {"method": label, "method_name": spec.get("method"), "method_version": spec.get("method_version") or "",
             "dataset": spec.get("dataset"), "scale": spec.get("scale"), "degradation": spec.get("degradation"), "hr_fraction": spec.get("hr_fraction"),
             "hr_source": spec.get("hr_source"), "seed": spec.get("seed")}
 
 
-def _tests(r: dict[str, Any]) -> list[str]:
-    """The tables a trial has a row in: the test sets it was planned with and any it was scored on later."""
-    return list(dict.fromkeys([*(r.get(KEY_SPEC, {}).get("test_datasets") or []), *(r.get(KEY_METRICS) or {})]))
-
-
-def result_rows(results: Iterable[dict[str, Any]]) -> pd.DataFrame:
+def result_rows(results: Records) -> pd.DataFrame:
     """One row per (trial, test dataset) with spec fields, status, mean metrics and costs."""
-    results = list(results)
-    labels = method_labels(results)
+    records = as_records(results)
+    labels = method_labels(records)
     rows = []
-    for r in results:
-        base = {**_spec_columns(r, labels.get(r.get("trial_id", ""), r.get(KEY_SPEC, {}).get("method"))),
-                "status": r.get("status"), "reason": r.get("reason", ""), **(r.get(KEY_COST) or {})}
-        for test in _tests(r):
-            metrics = ((r.get(KEY_METRICS) or {}).get(test) or {}).get(KEY_MEAN) or {}
-            rows.append({**base, "test_dataset": test, **metrics})
+    for r in records:
+        base = {**_spec_columns(r, labels.get(r.trial_id, r.method)),
+                "status": r.status, "reason": r.reason, **(r.cost.to_dict() if r.cost else {})}
+        for test in r.test_sets():  # those it was planned with, then any it was scored on later
+            rows.append({**base, "test_dataset": test, **r.scores(test).mean})
     return pd.DataFrame(rows)
 
 
-def image_rows(results: Iterable[dict[str, Any]]) -> pd.DataFrame:
+def image_rows(results: Records) -> pd.DataFrame:
     """One row per (ok trial, test dataset, image): label, table keys, seed, ``id`` and each
     metric's per-image value. Empty for results without per-image values (older result.json)."""
-    results = list(results)
-    labels = method_labels(results)
+    records = as_records(results)
+    labels = method_labels(records)
     rows = []
-    for r in results:
-        if r.get("status") != STATUS_OK:
+    for r in records:
+        if r.status != STATUS_OK:
             continue
-        base = _spec_columns(r, labels.get(r.get("trial_id", ""), r.get(KEY_SPEC, {}).get("method")))
-        for test in _tests(r):
-            for image in ((r.get(KEY_METRICS) or {}).get(test) or {}).get(KEY_PER_IMAGE) or []:
+        base = _spec_columns(r, labels.get(r.trial_id, r.method))
+        for test in r.test_sets():
+            for image in r.scores(test).per_image:
                 rows.append({**base, "test_dataset": test, **image})
     frame = pd.DataFrame(rows)
     for c in frame.columns:

@@ -15,22 +15,23 @@ from ..errors import UsageError
 from ..interfaces.dataset import Split
 from ..interfaces.method import Method
 from ..plugin_manager import PluginSystem
-from ..results import RESULT_FILE, TRIALS_DIR, read_result
-from ..training.trainer import CHECKPOINT_NAME, load_method_weights
+from ..result_record import TrialResult, read_record
+from ..results import RESULT_FILE, TRIALS_DIR
+from ..training.trainer import CHECKPOINT_NAME
 from .evaluate import evaluate
 from .runner import EVAL_SEED, Runner
 
 SPLITS = ("auto", "test", "val", "all")
 
 
-def _trial_files(checkpoint: str | Path) -> tuple[Path, dict[str, Any]]:
+def _trial_files(checkpoint: str | Path) -> tuple[Path, TrialResult]:
     path = Path(checkpoint)
     ckpt = path / CHECKPOINT_NAME if path.is_dir() else path
     if not ckpt.is_file():
         raise UsageError(f"--checkpoint {checkpoint}: no such file; expected a trial folder "
                          f"(OUT/{TRIALS_DIR}/<id>) or its {CHECKPOINT_NAME}")
-    result = read_result(ckpt.parent / RESULT_FILE)
-    if result is None or "spec" not in result:
+    result = read_record(ckpt.parent / RESULT_FILE)
+    if result is None or not result.spec:
         raise UsageError(f"--checkpoint {checkpoint}: no readable {RESULT_FILE} beside it, so the method cannot "
                          "be rebuilt; point at a trial folder written by 'srbench run'")
     return ckpt, result
@@ -47,22 +48,19 @@ def _config_from_spec(spec: dict[str, Any], out: Path, device: str) -> RunConfig
 
 
 def load_trial_method(checkpoint: str | Path, *, device: str, plugins: PluginSystem,
-                      metrics: list[str] | None = None) -> tuple[Method, Runner, dict[str, Any]]:
+                      metrics: list[str] | None = None) -> tuple[Method, Runner, TrialResult]:
     """A trained trial's method, rebuilt from its ``result.json``, weights loaded, modules in eval mode.
 
     :param checkpoint: a trial folder (``OUT/trials/<id>``) or its ``checkpoint.pt``.
     :returns: the method, the runner of the trial's settings (degradation, metrics, device) and its result record.
     """
     ckpt, result = _trial_files(checkpoint)
-    config = _config_from_spec(result["spec"], ckpt.parent.parent.parent, device)
+    config = _config_from_spec(result.spec, ckpt.parent.parent.parent, device)
     config.metrics = list(metrics or [])
     runner = Runner(config.validate(), plugins, progress=False)
-    trial = runner.plan()[0]
-    instance = runner.build_method(trial, runner._training_data(trial.spec.hr_fraction, trial.spec.seed)[0])
-    load_method_weights(instance, ckpt, runner.device)
-    for m in instance.modules().values():
-        m.eval()
-    return instance, runner, result
+    # Not exact: a checkpoint stays usable after a plugin or dataset upgrade changed trial ids.
+    trial = runner.planned_trial(result.spec, exact=False)
+    return runner.build_trained_method(trial, ckpt), runner, result
 
 
 def evaluate_method(*, method: str | None, dataset: str | None, scale: int | None, checkpoint: str | Path | None,
@@ -76,7 +74,7 @@ def evaluate_method(*, method: str | None, dataset: str | None, scale: int | Non
         raise UsageError(f"--split {split!r}: accepted: {', '.join(SPLITS)}")
     registries = plugins.registries
     if checkpoint is not None:
-        spec = _trial_files(checkpoint)[1]["spec"]
+        spec = _trial_files(checkpoint)[1].spec
         if method is not None and method != spec["method"]:
             raise UsageError(f"--method {method}: the checkpoint was trained by method {spec['method']!r}")
         if scale is not None and scale != spec["scale"]:

@@ -9,22 +9,22 @@ plugins' metadata (:mod:`.board_settings`); nothing here names a built-in metric
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pandas as pd
 
+from ..plugin_manager import get_plugin_system
 from ..published import published_lines
+from ..result_record import as_records
 from ..results import (
     KEY_INFERENCE_MS_PER_MP,
     KEY_PARAMS,
     KEY_TRAIN_SECONDS,
     STATUS_OK,
-    read_results,
 )
 from .board_rows import (
     GROUP_KEYS,
+    Records,
     image_rows,
     method_labels,
     method_variants,
@@ -35,11 +35,8 @@ from .numfmt import fmt_number, fmt_signed
 from .paired import NO_PER_IMAGE, PAIRED_SUFFIXES, add_paired_comparisons
 from .statistics import mean_ci
 
-if TYPE_CHECKING:
-    from ..registry import Registries
-
 __all__ = ["GROUP_KEYS", "aggregate", "build_leaderboard", "method_labels", "method_variants", "metric_columns",
-           "result_rows", "to_markdown", "write_leaderboard"]
+           "result_rows", "to_markdown"]
 
 #: Columns every leaderboard.csv has, in this order; metrics, costs and intervals follow.
 BASE_COLUMNS = ["method", "method_version", "test_dataset", "scale", "degradation", "hr_fraction", "hr_source",
@@ -52,8 +49,6 @@ _NOT_METRICS = set(BASE_COLUMNS + COST_COLUMNS + ["seed", "rank", _NAME, "refere
 
 def default_settings() -> BoardSettings:
     """Settings from the process's plugins (tests and callers without a plugin system)."""
-    from ..plugin_manager import get_plugin_system
-
     return BoardSettings.from_registries(get_plugin_system().registries)
 
 
@@ -139,9 +134,9 @@ def _add_checks(agg: pd.DataFrame, settings: BoardSettings) -> pd.DataFrame:
     return agg
 
 
-def build_leaderboard(results: Iterable[dict[str, Any]], settings: BoardSettings | None = None) -> pd.DataFrame:
+def build_leaderboard(results: Records, settings: BoardSettings | None = None) -> pd.DataFrame:
     """The whole leaderboard frame: :func:`aggregate` plus the paired comparisons (:mod:`.paired`)."""
-    results = list(results)
+    results = as_records(results)
     settings = settings or default_settings()
     agg = aggregate(result_rows(results), settings)
     return add_paired_comparisons(agg, image_rows(results), settings, metric_columns(agg))
@@ -244,32 +239,3 @@ def to_markdown(agg: pd.DataFrame, variants: dict[str, str] | None = None, *,
         lines += [f"- `{label}`: {text or '(same options, other settings)'}" for label, text in variants.items()]
         lines.append("")
     return "\n".join(lines)
-
-
-def write_leaderboard(out: Path, registries: Registries | None = None, *, rank_by: str | None = None,
-                      reference: str | None = None, realism: str | None = None) -> tuple[Path, Path, Path]:
-    """(Re)write ``leaderboard.csv``, ``leaderboard.md`` and ``report.html`` in ``out`` from its results.
-
-    :param registries: where metric and method metadata come from (default: the process's plugins).
-    :raises UsageError: ``rank_by``, ``realism`` or ``reference`` not in these results (nothing is written).
-    """
-    from ..plugin_manager import get_plugin_system
-    from .report_html import render_report
-
-    out = Path(out)
-    results = read_results(out)
-    settings = BoardSettings.from_registries(registries or get_plugin_system().registries, rank_by=rank_by,
-                                             reference=reference, realism=realism)
-    agg = build_leaderboard(results, settings)
-    if results and metric_columns(agg):  # a folder of failed trials only has no metric to check against
-        labels = set(agg["method"]) | set(agg[_NAME])
-        settings.check_choices(metric_columns(agg), labels, "in these results")
-    variants = method_variants(results)
-    csv_path, md_path, html_path = out / "leaderboard.csv", out / "leaderboard.md", out / "report.html"
-    agg.drop(columns=[_NAME]).assign(variant=[variants.get(m, "") for m in agg["method"]]).to_csv(
-        csv_path, index=False)
-    md_path.write_text(to_markdown(agg, variants, settings=settings))
-    tmp = html_path.with_name(html_path.name + ".tmp")
-    tmp.write_text(render_report(out, agg, results, settings))
-    tmp.replace(html_path)
-    return csv_path, md_path, html_path

@@ -12,11 +12,11 @@ from __future__ import annotations
 import html
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 
 from ..published import published_html
+from ..result_record import TrialResult
 from ..results import KEY_PARAMS, KEY_TRAIN_SECONDS, STATUS_OK
 from .board_rows import GROUP_KEYS
 from .board_settings import BoardSettings
@@ -110,16 +110,16 @@ def _tables(agg: pd.DataFrame, settings: BoardSettings) -> str:
     return "".join(parts)
 
 
-def _notes(results: Sequence[dict[str, Any]]) -> str:
-    items = [f"<li><code>{html.escape(r['trial_id'])}</code>: {html.escape(n)}</li>"
-             for r in results for n in r.get("notes") or []]
+def _notes(results: Sequence[TrialResult]) -> str:
+    items = [f"<li><code>{html.escape(r.trial_id)}</code>: {html.escape(n)}</li>"
+             for r in results for n in r.notes]
     return f"<h2>Notes from methods</h2><ul>{''.join(items)}</ul>" if items else ""
 
 
-def render_report(out: Path, agg: pd.DataFrame, results: Sequence[dict[str, Any]],
+def render_report(out: Path, agg: pd.DataFrame, results: Sequence[TrialResult],
                   settings: BoardSettings) -> str:
     """The whole page as a string."""
-    n_ok = sum(r.get("status") == STATUS_OK for r in results)
+    n_ok = sum(r.status == STATUS_OK for r in results)
     rank = settings.metric(settings.rank_by)
     flags = "; ".join(sorted(set(settings.flag_texts().values())))
     return (

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from ..result_record import TrialResult
 from ..results import STATUS_OK, TRIALS_DIR
 from .board_rows import method_labels
 
@@ -85,15 +86,15 @@ def _zoom_row(lr_path: Path, hr_path: Path, srs: list[tuple[str, Path]]) -> str:
             f"({side} px window at {where}, enlarged without interpolation):</p>{''.join(tags)}</div>")
 
 
-def image_grid(out: Path, results: Sequence[dict[str, Any]]) -> str:
+def image_grid(out: Path, results: Sequence[TrialResult]) -> str:
     """Per test image: LR, each row's SR (lowest seed, each fraction), HR, a zoom, then each row's G(HR)."""
     labels = method_labels(results)
-    ok = sorted((r for r in results if r.get("status") == STATUS_OK),
-                key=lambda r: (r["spec"]["hr_fraction"], labels.get(r["trial_id"], ""), r["spec"]["seed"]))
+    ok = sorted((r for r in results if r.status == STATUS_OK),
+                key=lambda r: (r.spec["hr_fraction"], labels.get(r.trial_id, ""), r.spec["seed"]))
     seen: set[tuple[str, float]] = set()
     chosen = []
     for r in ok:  # one trial per (row, fraction): the lowest seed
-        key = (labels.get(r["trial_id"], r["spec"]["method"]), r["spec"]["hr_fraction"])
+        key = (labels.get(r.trial_id, r.method), r.spec["hr_fraction"])
         if key not in seen:
             seen.add(key)
             chosen.append((f"{key[0]} (f={key[1]:g})", r))
@@ -101,7 +102,7 @@ def image_grid(out: Path, results: Sequence[dict[str, Any]]) -> str:
     for test_dir in sorted((out / "samples").glob("*")):
         for hr_path in sorted(test_dir.glob("*.hr.png")):
             stem = hr_path.name[: -len(".hr.png")]
-            srs = [(caption, out / TRIALS_DIR / r["trial_id"] / "samples" / test_dir.name / f"{stem}.sr.png")
+            srs = [(caption, out / TRIALS_DIR / r.trial_id / "samples" / test_dir.name / f"{stem}.sr.png")
                    for caption, r in chosen]
             row = [_img_tag(test_dir / f"{stem}.lr.png", "LR"), *(_img_tag(p, c) for c, p in srs),
                    _img_tag(hr_path, "HR")]

@@ -13,7 +13,8 @@ from typing import Any
 
 import pandas as pd
 
-from ..results import KEY_METRICS, KEY_UNAVAILABLE, TRIALS_DIR
+from ..result_record import TrialResult
+from ..results import TRIALS_DIR
 from ..training.trainer import LOSS_LOG_NAME, read_loss_log
 from .board_rows import GROUP_KEYS
 from .board_settings import DEFAULT_RANK_BY, BoardSettings
@@ -132,16 +133,16 @@ def distortion_axis(settings: BoardSettings) -> str:
 _REASON_CHARS = 160
 
 
-def _unavailable(results: Sequence[dict[str, Any]], metric: str) -> str:
+def _unavailable(results: Sequence[TrialResult], metric: str) -> str:
     for r in results:
-        for test in (r.get(KEY_METRICS) or {}).values():
-            reason = str(((test or {}).get(KEY_UNAVAILABLE) or {}).get(metric) or "")
+        for test in r.metrics.values():
+            reason = str(test.unavailable.get(metric) or "")
             if reason:
                 return reason if len(reason) <= _REASON_CHARS else reason[:_REASON_CHARS - 1] + "…"
     return "no values in these results"
 
 
-def perception_distortion(agg: pd.DataFrame, results: Sequence[dict[str, Any]], settings: BoardSettings) -> str:
+def perception_distortion(agg: pd.DataFrame, results: Sequence[TrialResult], settings: BoardSettings) -> str:
     """One plane per table: the distortion metric against the realism one, a point per row with
     both 95% intervals as error bars, the reference row ringed; or a note saying why there is none."""
     realism = realism_axis(agg, settings)
@@ -183,18 +184,18 @@ def fraction_plots(agg: pd.DataFrame, settings: BoardSettings) -> str:
     return "".join(parts)
 
 
-def loss_curves(out: Path, results: Sequence[dict[str, Any]]) -> str:
+def loss_curves(out: Path, results: Sequence[TrialResult]) -> str:
     """Training losses of every seed-0 trial that logged any."""
     curves = []
-    for r in sorted(results, key=lambda r: r["trial_id"]):
-        if r["spec"]["seed"] != 0:
+    for r in sorted(results, key=lambda r: r.trial_id):
+        if r.spec["seed"] != 0:
             continue
-        rows = read_loss_log(out / TRIALS_DIR / r["trial_id"] / LOSS_LOG_NAME)
+        rows = read_loss_log(out / TRIALS_DIR / r.trial_id / LOSS_LOG_NAME)
         if not rows:
             continue
         keys = [k for k in rows[-1] if k not in ("step", "seconds")]
         series = [Series(k, [row["step"] for row in rows if k in row], [row[k] for row in rows if k in row])
                   for k in keys]
-        curves.append(svg_plot(series, title=r["trial_id"], xlabel="step", ylabel="loss", lines=True, width=440,
+        curves.append(svg_plot(series, title=r.trial_id, xlabel="step", ylabel="loss", lines=True, width=440,
                                height=260))
     return "<h2>Training losses (seed 0)</h2>" + "".join(curves) if curves else ""

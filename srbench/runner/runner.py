@@ -29,18 +29,20 @@ from ..config import RunConfig
 from ..data.datasets import open_dataset, parse_dataset_spec
 from ..data.overlap import check_disjoint_from_tests
 from ..data.pipeline import build_test_set, build_training_data
-from ..errors import DataError, DivergedError, IncompatibleError, OutputError, PluginLoadError, UsageError
+from ..errors import (DataError, DivergedError, IncompatibleError, OutputError, PluginLoadError, SrbenchError,
+                      UsageError)
 from ..interfaces.dataset import Dataset, Split
 from ..interfaces.method import Method, MethodContext
 from ..interfaces.metric import Metric
 from ..options import NoOptions, convert_value, options_to_dict, parse_options
 from ..plugin_manager import PluginSystem
-from ..results import (RESULT_FILE, SCHEMA_VERSION, STATUS_DIVERGED, STATUS_FAILED, STATUS_INCOMPATIBLE,
-                       STATUS_OK, TRIALS_DIR, is_write_error, output_error, read_result, write_json_atomic)
+from ..result_record import Cost, TestSetScores, Training, TrialResult, read_record
+from ..results import (RESULT_FILE, STATUS_DIVERGED, STATUS_FAILED, STATUS_INCOMPATIBLE, STATUS_OK, TRIALS_DIR,
+                       is_write_error, output_error, write_json_atomic)
 from ..training.profiles import Profile, get_profile
 from ..training.seeding import seed_everything, set_deterministic
 from ..training.threads import limit_torch_threads
-from ..training.trainer import CHECKPOINT_NAME, Trainer, load_method_weights
+from ..training.trainer import CHECKPOINT_NAME, Trainer, TrainingOutcome, load_method_weights
 from .evaluate import evaluate
 from .loss_logging import check_log_settings, loss_logger
 from .progress import Progress
@@ -95,15 +97,22 @@ class RunSummary:
     """What :func:`srbench.api.run` returns."""
 
     out: Path
-    results: list[dict[str, Any]] = field(default_factory=list)
+    #: One record per trial of the grid (run, skipped or rescored), in planning order.
+    records: list[TrialResult] = field(default_factory=list)
     skipped: int = 0
     #: Finished trials scored again for metrics they lacked (see :meth:`Runner.rescore`).
     rescored: int = 0
     interrupted: bool = False
 
     @property
+    def results(self) -> list[dict[str, Any]]:
+        """The records as their ``result.json`` dicts (:meth:`TrialResult.to_dict`)."""
+        return [r.to_dict() for r in self.records]
+
+    @property
     def failed(self) -> list[dict[str, Any]]:
-        return [r for r in self.results if r["status"] == STATUS_FAILED]
+        """The records of the trials that failed, as dicts (like :attr:`results`)."""
+        return [r.to_dict() for r in self.records if r.status == STATUS_FAILED]
 
     @property
     def exit_code(self) -> int:
@@ -162,7 +171,7 @@ class Runner:
         self.test_datasets = self._open_test_datasets(train_dataset)
         self._dataset_versions = {config.dataset: self._dataset_version(config.dataset, train_dataset)}
         self._test_versions: dict[str, str] = {}  # filled by _check_test_overlap
-        del train_dataset  # its decoded images must not outlive planning (see _training_data)
+        del train_dataset  # its decoded images must not outlive planning (see training_data)
         self.degradation_cls = self.registries.degradations.get(config.degradation).factory
         self.degradation_options = parse_options(self.degradation_cls.Options, config.degradation_options,
                                                  f"options of degradation {config.degradation!r}")
@@ -171,8 +180,8 @@ class Runner:
         self.metrics = self._create_metrics()
         self.hr_source_images = self._resolve_hr_source()
         self._check_test_overlap()
-        #: The training data of one (hr_fraction, seed): trials are run grouped by it, and only the
-        #: current one is kept, so no trial can find another split's paired HR in memory.
+        #: The training data of one (hr_fraction, seed) (:meth:`training_data`): trials are run grouped
+        #: by it, and only the current one is kept, so no trial can find another split's paired HR in memory.
         self._data: tuple[tuple[float, int], Any, Any, Any] | None = None
 
     # -- planning ---------------------------------------------------------------------------
@@ -265,14 +274,14 @@ class Runner:
                                                        options_to_dict(opts, results_only=True))
         return metrics
 
-    def stamp_scores(self, entry: dict[str, Any], names: Any, test_set: str) -> None:
-        """Record in ``test_set``'s ``metrics`` entry the revision and options each of ``names`` was
-        scored with, and the test dataset's own version (a changed one is scored again)."""
-        entry["dataset_version"] = self._test_versions[test_set]
+    def stamp_scores(self, entry: TestSetScores, names: Any, test_set: str) -> None:
+        """Record in ``test_set``'s entry the revision and options each of ``names`` was scored
+        with, and the test dataset's own version (a changed one is scored again)."""
+        entry.dataset_version = self._test_versions[test_set]
         for name in names:
             stamp = self.metric_stamps[name]
-            entry.setdefault("revisions", {})[name] = stamp.revision
-            entry.setdefault("options", {})[name] = stamp.options
+            entry.revisions[name] = stamp.revision
+            entry.options[name] = stamp.options
 
     def component_versions(self, method_options: dict[str, Any]) -> dict[str, str]:
         """``KIND/NAME -> "VERSION/rN"`` of the components a trial depends on besides its method.
@@ -339,25 +348,50 @@ class Runner:
     def plan(self) -> list[PlannedTrial]:
         """Every trial of the grid, with options parsed (errors raised before any training)."""
         trials = []
-        test_names = tuple(self.test_datasets)
         for name in self.method_names():
-            entry = self.registries.methods.get(name)
-            cls = entry.factory
-            version = f"{entry.version or '0'}/r{getattr(cls, 'revision', 1)}"
-            opts = parse_options(cls.Options, self.config.method_options.get(name), f"--set {name}")
-            cls.check_options(opts, self._planning_context())
-            components = self.component_versions(options_to_dict(opts))
-            for fraction in self.config.hr_fraction:
-                for seed in range(self.config.seeds):
-                    spec = TrialSpec(
-                        method=name, method_options=options_to_dict(opts), dataset=self.config.dataset,
-                        test_datasets=test_names, scale=self.config.scale, degradation=self.config.degradation,
-                        degradation_options=options_to_dict(self.degradation_options), hr_fraction=float(fraction),
-                        hr_source=self.config.hr_source, seed=seed, profile=_profile_dict(self.profile),
-                        deterministic=self.config.deterministic, amp=self.config.amp, method_version=version,
-                        component_versions=components)
-                    trials.append(PlannedTrial(spec, cls, opts))
+            make = self._method_planner(name)
+            trials += [make(float(fraction), seed) for fraction in self.config.hr_fraction
+                       for seed in range(self.config.seeds)]
         return trials
+
+    def planned_trial(self, spec: dict[str, Any], *, exact: bool = True) -> PlannedTrial:
+        """The trial of ``spec`` (a :meth:`TrialSpec.to_dict`) under this run's settings, without
+        planning the grid: its method alone is resolved (a Ray worker runs one trial this way).
+
+        :param exact: refuse a spec whose trial id this srbench and its plugins do not reproduce
+            (another version of srbench, a plugin or a dataset); eval of an old checkpoint passes False.
+        :raises SrbenchError: when ``exact`` and the rebuilt trial's id differs.
+        """
+        trial = self._method_planner(str(spec["method"]))(float(spec["hr_fraction"]), int(spec["seed"]))
+        if not exact:
+            return trial
+        wanted = TrialSpec(**{**spec, "test_datasets": tuple(spec.get("test_datasets") or ())}).trial_id
+        if trial.trial_id != wanted:
+            raise SrbenchError(f"trial {wanted} is not the trial this srbench ({__version__}) plans for its spec "
+                               f"({trial.trial_id}): its srbench, plugins or datasets differ from the ones that "
+                               "planned it")
+        return trial
+
+    def _method_planner(self, name: str) -> Callable[[float, int], PlannedTrial]:
+        """Resolve method ``name``'s options and versions once; returns ``(hr_fraction, seed) -> trial``."""
+        entry = self.registries.methods.get(name)
+        cls = entry.factory
+        version = f"{entry.version or '0'}/r{getattr(cls, 'revision', 1)}"
+        opts = parse_options(cls.Options, self.config.method_options.get(name), f"--set {name}")
+        cls.check_options(opts, self._planning_context())
+        components = self.component_versions(options_to_dict(opts))
+        test_names = tuple(self.test_datasets)
+
+        def make(fraction: float, seed: int) -> PlannedTrial:
+            spec = TrialSpec(
+                method=name, method_options=options_to_dict(opts), dataset=self.config.dataset,
+                test_datasets=test_names, scale=self.config.scale, degradation=self.config.degradation,
+                degradation_options=options_to_dict(self.degradation_options), hr_fraction=fraction,
+                hr_source=self.config.hr_source, seed=seed, profile=_profile_dict(self.profile),
+                deterministic=self.config.deterministic, amp=self.config.amp, method_version=version,
+                component_versions=components)
+            return PlannedTrial(spec, cls, opts)
+        return make
 
     def _planning_context(self) -> MethodContext:
         """The run's context on the CPU, for :meth:`Method.check_options` while planning."""
@@ -368,25 +402,19 @@ class Runner:
     def trial_dir(self, trial: PlannedTrial) -> Path:
         return self.out / TRIALS_DIR / trial.trial_id
 
-    def finished_result(self, trial: PlannedTrial) -> dict[str, Any] | None:
+    def finished_result(self, trial: PlannedTrial) -> TrialResult | None:
         """The trial's final result on disk, or None (no file, unreadable, or not final: run it).
 
-        :raises UsageError: for a result written by a newer srbench (its schema is above ours):
-            this version would misread it and must not overwrite it.
+        :raises ResultSchemaError: for a result of a schema this srbench cannot read (a newer
+            one would be misread and must not be overwritten).
         """
         path = self.trial_dir(trial) / RESULT_FILE
-        result = read_result(path)
-        if result is None or not isinstance(result, dict):
+        result = read_record(path)
+        if result is None:
             if path.exists():
                 self.log(f"srbench: warning: {path} is unreadable; its trial runs again")
             return None
-        schema = result.get("schema")
-        if isinstance(schema, int) and schema > SCHEMA_VERSION:
-            raise UsageError(f"{path} was written by a newer srbench (result schema {schema}; this one reads up to "
-                             f"{SCHEMA_VERSION}); upgrade srbench or choose another --out")
-        if result.get("status") in FINAL_STATUSES:
-            return result
-        return None
+        return result if result.status in FINAL_STATUSES else None
 
     def run(self, executor: Executor | None = None) -> RunSummary:
         """Run every planned trial that has no final result yet; always returns (Ctrl-C sets
@@ -428,7 +456,7 @@ class Runner:
                 missing = self.missing_metrics(done)
                 if missing and self.rescore(trial, done, missing):
                     summary.rescored += 1
-                summary.results.append(done)
+                summary.records.append(done)
                 summary.skipped += 1
                 progress.trial_skipped(trial.trial_id)
             if pending:
@@ -441,7 +469,7 @@ class Runner:
         finally:
             progress.close()
         order = {t.trial_id: i for i, t in enumerate(trials)}
-        summary.results.sort(key=lambda r: order.get(r.get("trial_id", ""), len(order)))
+        summary.records.sort(key=lambda r: order.get(r.trial_id, len(order)))
 
     def build_method(self, trial: PlannedTrial, data: Any) -> Method:
         """``trial``'s method, set up on ``data`` in this run's context (untrained)."""
@@ -452,7 +480,7 @@ class Runner:
         method.setup(data)
         return method
 
-    def missing_metrics(self, result: dict[str, Any]) -> dict[str, list[str]]:
+    def missing_metrics(self, result: TrialResult) -> dict[str, list[str]]:
         """Test set -> the requested metrics a finished ``ok`` result has no current value (nor reason) for.
 
         A test set the trial was never scored on (one named after it trained, or the validation
@@ -463,81 +491,78 @@ class Runner:
         scored again instead of served stale. A metric that was unavailable for want of something
         this machine lacked (weights, a parameter file) is scored once that is present.
         """
-        if result.get("status") != STATUS_OK:
+        if result.status != STATUS_OK:
             return {}
         missing = {}
         for name in self.test_datasets:
-            scored = (result.get("metrics") or {}).get(name) or {}
-            if scored.get("dataset_version") != self._test_versions[name]:  # never scored on it, or it changed
+            scored = result.scores(name)
+            if scored.dataset_version != self._test_versions[name]:  # never scored on it, or it changed
                 missing[name] = list(self.metric_stamps)
                 continue
-            have = set(scored.get("mean") or {}) | set(scored.get("unavailable") or {})
-            revisions, options = scored.get("revisions") or {}, scored.get("options") or {}
-            setup = set(scored.get("unavailable_setup") or [])
+            have = set(scored.mean) | set(scored.unavailable)
+            setup = set(scored.unavailable_setup)
             lacking = [m for m, stamp in self.metric_stamps.items()
-                       if m not in have or revisions.get(m) != stamp.revision or options.get(m) != stamp.options
+                       if m not in have or scored.revisions.get(m) != stamp.revision
+                       or scored.options.get(m) != stamp.options
                        or (m in setup and _now_available(self.metrics[m]))]
             if lacking:
                 missing[name] = lacking
         return missing
 
-    def rescore(self, trial: PlannedTrial, result: dict[str, Any], missing: dict[str, list[str]]) -> bool:
+    def rescore(self, trial: PlannedTrial, result: TrialResult, missing: dict[str, list[str]]) -> bool:
         """Score a finished trial for the metrics it lacks, from its saved weights, without training.
 
         A metric added after a sweep (a new plugin, a new built-in) is then one command away
         from every old trial. Updates ``result`` and its ``result.json`` in place; returns False
         (and says why) when the trial kept no checkpoint to score.
         """
-        spec, tdir = trial.spec, self.trial_dir(trial)
-        cls = trial.method_cls
-        checkpoint = tdir / CHECKPOINT_NAME
-        trained = cls.trainable and self.profile.iterations > 0
-        if trained and not checkpoint.is_file():
+        tdir = self.trial_dir(trial)
+        if self._trains(trial) and not (tdir / CHECKPOINT_NAME).is_file():
             self.log(f"srbench: trial {trial.trial_id} has no {CHECKPOINT_NAME} to score "
                      f"{', '.join(sorted({m for ms in missing.values() for m in ms}))} with; delete its folder "
                      "to train it again")
             return False
-        seed_everything(spec.seed)
-        method = self.build_method(trial, self._training_data(spec.hr_fraction, spec.seed)[0])
-        if trained:
-            try:
-                load_method_weights(method, checkpoint, self.device)
-            except DataError as exc:
-                self.log(f"srbench: trial {trial.trial_id} is not scored for the metrics it lacks: {exc}")
-                return False
-        for m in method.modules().values():
-            m.eval()
-        for name, names in missing.items():
-            ev = evaluate(_autocast_wrapped(method), self._test_set(name), {n: self.metrics[n] for n in names},
-                          scale=spec.scale, degradation=self.degradation, device=self.device)
-            entry = result.setdefault("metrics", {}).setdefault(name, {"mean": {}, "per_image": [],
-                                                                         "unavailable": {}})
-            entry.setdefault("mean", {}).update(ev.mean)
-            unavailable, details = entry.setdefault("unavailable", {}), entry.setdefault("details", {})
-            rows = {row["id"]: row for row in entry.setdefault("per_image", [])}
-            for metric in names:  # drop the stale values or reason before the new ones go in
-                unavailable.pop(metric, None)
-                details.pop(metric, None)
-                for row in rows.values():
-                    row.pop(metric, None)
-            unavailable.update(ev.unavailable)
-            details.update(ev.details)
-            entry["unavailable_setup"] = sorted(
-                (set(entry.get("unavailable_setup") or []) - set(names)) | set(ev.unavailable_setup))
-            for row in ev.per_image:
-                if row["id"] in rows:
-                    rows[row["id"]].update(row)
-                else:
-                    entry["per_image"].append(row)
-            self.stamp_scores(entry, names, name)
-        result.setdefault("rescored", []).append(
-            {"metrics": missing, "at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-             "srbench": __version__})
-        write_json_atomic(tdir / RESULT_FILE, result)  # finished_at stays the training's
+        try:
+            method = self.build_trained_method(trial)
+        except DataError as exc:
+            self.log(f"srbench: trial {trial.trial_id} is not scored for the metrics it lacks: {exc}")
+            return False
+        self.score_trial(trial, method, result, missing, samples=False)
+        result.rescored = [*(result.rescored or []), {
+            "metrics": missing, "at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+            "srbench": __version__}]
+        write_json_atomic(tdir / RESULT_FILE, result.to_dict())  # finished_at stays the training's
         return True
 
-    def _training_data(self, fraction: float, seed: int) -> tuple[Any, Any]:
-        """The training data and manifest of ``(fraction, seed)``; the previous one is released first."""
+    def build_trained_method(self, trial: PlannedTrial, checkpoint: Path | None = None) -> Method:
+        """``trial``'s method set up on its training data, its weights loaded from ``checkpoint``
+        (default: the trial folder's), modules in eval mode. A method that does not train (or a
+        profile of 0 iterations) needs no checkpoint.
+
+        :raises DataError: a missing or unreadable checkpoint.
+        """
+        spec = trial.spec
+        checkpoint = checkpoint or self.trial_dir(trial) / CHECKPOINT_NAME
+        trained = self._trains(trial)
+        if trained and not checkpoint.is_file():
+            raise DataError(f"{checkpoint}: no such checkpoint; trial {trial.trial_id} must be trained first")
+        seed_everything(spec.seed)
+        method = self.build_method(trial, self.training_data(spec.hr_fraction, spec.seed)[0])
+        if trained:
+            load_method_weights(method, checkpoint, self.device)
+        for m in method.modules().values():
+            m.eval()
+        return method
+
+    def _trains(self, trial: PlannedTrial) -> bool:
+        """Whether ``trial`` trains (so has a checkpoint): a trainable method under a profile with iterations."""
+        return trial.method_cls.trainable and self.profile.iterations > 0
+
+    def training_data(self, fraction: float, seed: int) -> tuple[Any, Any]:
+        """The training data and split manifest of ``(fraction, seed)`` under this run's dataset,
+        degradation and profile: what a trial of that regime trained on (and what its method is
+        set up with before its weights are loaded). Only the latest one is kept: the previous one
+        is released first, so no trial finds another split's paired HR in memory."""
         key = (fraction, seed)
         if self._data is None or self._data[0] != key:
             self._data = None
@@ -568,78 +593,108 @@ class Runner:
             _save_reference_samples(self._test_set(name), self.out / SAMPLES_DIR / _safe_name(name),
                                     self.config.scale)
 
-    def new_record(self, trial: PlannedTrial, *, device: str = "") -> dict[str, Any]:
-        """A result record of ``trial`` with nothing measured yet (status ``failed``)."""
-        return {
-            "schema": SCHEMA_VERSION, "trial_id": trial.trial_id, "status": STATUS_FAILED, "reason": "",
-            "spec": trial.spec.to_dict(), "split": None, "metrics": {}, "cost": {}, "training": {},
-            "versions": self._versions(), "device": device, "notes": [],
-        }
+    def new_record(self, trial: PlannedTrial, *, device: str = "") -> TrialResult:
+        """A result record of ``trial`` with nothing measured yet (status ``failed``): the one
+        place a record is made."""
+        return TrialResult(trial_id=trial.trial_id, spec=trial.spec.to_dict(), versions=self._versions(),
+                           device=device)
 
-    def write_record(self, trial: PlannedTrial, result: dict[str, Any]) -> None:
+    def write_record(self, trial: PlannedTrial, result: TrialResult) -> None:
         """Stamp ``result`` with the time and write it as the trial's ``result.json`` (atomically)."""
-        result["finished_at"] = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+        result.finished_at = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
         tdir = self.trial_dir(trial)
         tdir.mkdir(parents=True, exist_ok=True)
-        write_json_atomic(tdir / RESULT_FILE, result)
+        write_json_atomic(tdir / RESULT_FILE, result.to_dict())
 
-    def run_trial(self, trial: PlannedTrial, progress: "Progress | None" = None, *,
-                  extra: dict[str, Any] | None = None) -> dict[str, Any]:
-        """Train and score one trial; returns (and writes) its result record.
+    def train_trial(self, trial: PlannedTrial, result: TrialResult,
+                    progress: "Progress | None" = None) -> tuple[Method, TrainingOutcome | None]:
+        """Build ``trial``'s data and method and train it (resuming from its checkpoint); fills
+        ``result.split`` and ``result.training``. Returns the trained method (modules in eval mode)
+        and the trainer's outcome (``None`` for a method that does not train).
 
-        :param extra: fields added to the record (an executor says where and how the trial ran).
+        :raises IncompatibleError: the method needs paired HR or an HR pool the regime lacks.
+        :raises DivergedError: a loss became NaN/inf.
+        """
+        spec, cls = trial.spec, trial.method_cls
+        data, manifest = self.training_data(spec.hr_fraction, spec.seed)
+        result.split = manifest.to_dict()
+        if cls.requires_paired and len(data.paired) == 0:
+            raise IncompatibleError(f"method {spec.method!r} needs paired HR images; hr_fraction "
+                                    f"{spec.hr_fraction:g} leaves none")
+        if cls.requires_hr_pool and data.hr_pool is None:
+            raise IncompatibleError(f"method {spec.method!r} needs an HR pool; --hr-source "
+                                    f"{spec.hr_source} gives none (use --hr-source folder:PATH)")
+        method = self.build_method(trial, data)
+        outcome = None
+        if self._trains(trial):
+            tdir = self.trial_dir(trial)
+            trainer = Trainer(method, data, total_steps=self.profile.iterations, trial_dir=tdir,
+                              checkpoint_every=self.profile.checkpoint_every, log_every=self.profile.log_every,
+                              progress=progress.step if progress else None, log=self.log,
+                              on_log=loss_logger(self.plugins, trial.trial_id, tdir, self.config.log))
+            if progress:
+                progress.start_steps(self.profile.iterations)
+            outcome = trainer.run()
+            result.training = Training(steps=outcome.steps, resumed_from=outcome.resumed_from,
+                                       last_losses=outcome.last_losses)
+        for m in method.modules().values():
+            m.eval()
+        return method, outcome
+
+    def score_trial(self, trial: PlannedTrial, method: Method, result: TrialResult,
+                    which: dict[str, list[str]] | None = None, *, samples: bool = True) -> tuple[float, float]:
+        """Score ``method`` (trained, in eval mode) on test sets and put the scores, stamped, in ``result``.
+
+        :param which: test set -> metrics to score; default: every test set, every metric. A
+            metric's old value, reason and parts on that test set are replaced.
+        :param samples: save the SR crops of the test images in the trial folder.
+        :returns: inference seconds and megapixels over the scored images (the inference cost).
         """
         spec = trial.spec
+        which = which if which is not None else {name: list(self.metrics) for name in self.test_datasets}
+        seconds, megapixels = 0.0, 0.0
+        for name, names in which.items():
+            ev = evaluate(_autocast_wrapped(method), self._test_set(name), {n: self.metrics[n] for n in names},
+                          scale=spec.scale, degradation=self.degradation, device=self.device,
+                          samples_dir=self.trial_dir(trial) / "samples" / _safe_name(name) if samples else None)
+            scores = TestSetScores.from_dict(ev.to_dict())
+            entry = result.metrics.get(name)
+            if entry is None:
+                entry = result.metrics[name] = scores
+            else:
+                entry.forget(names)  # the stale values or reasons go before the new ones come in
+                entry.merge(scores)
+            self.stamp_scores(entry, names, name)
+            seconds += ev.inference_seconds
+            megapixels += ev.megapixels
+        return seconds, megapixels
+
+    def run_trial(self, trial: PlannedTrial, progress: "Progress | None" = None, *,
+                  executor: dict[str, Any] | None = None) -> TrialResult:
+        """Train (:meth:`train_trial`) and score (:meth:`score_trial`) one trial; returns (and
+        writes) its result record.
+
+        :param executor: where and how the trial ran, for the record (``{"name": "ray", ...}``).
+        """
         tdir = self.trial_dir(trial)
         tdir.mkdir(parents=True, exist_ok=True)
         result = self.new_record(trial, device=str(self.device))
         # Float reductions depend on the thread count: a GAN trial run with 1 and with 2 threads
         # ended 0.05 dB apart here (pairwise, f=0.01), so the count is part of the record.
-        result["torch_threads"] = torch.get_num_threads()
-        result.update(extra or {})
+        result.torch_threads = torch.get_num_threads()
+        result.executor = executor
         t0 = time.perf_counter()
-        seed_everything(spec.seed)
+        seed_everything(trial.spec.seed)
         set_deterministic(self.config.deterministic)
         try:
-            data, manifest = self._training_data(spec.hr_fraction, spec.seed)
-            result["split"] = manifest.to_dict()
-            cls = trial.method_cls
-            if cls.requires_paired and len(data.paired) == 0:
-                raise IncompatibleError(f"method {spec.method!r} needs paired HR images; hr_fraction "
-                                        f"{spec.hr_fraction:g} leaves none")
-            if cls.requires_hr_pool and data.hr_pool is None:
-                raise IncompatibleError(f"method {spec.method!r} needs an HR pool; --hr-source "
-                                        f"{spec.hr_source} gives none (use --hr-source folder:PATH)")
-            method = self.build_method(trial, data)
-            outcome = None
-            if cls.trainable and self.profile.iterations > 0:
-                trainer = Trainer(method, data, total_steps=self.profile.iterations, trial_dir=tdir,
-                                  checkpoint_every=self.profile.checkpoint_every, log_every=self.profile.log_every,
-                                  progress=progress.step if progress else None, log=self.log,
-                                  on_log=loss_logger(self.plugins, trial.trial_id, tdir, self.config.log))
-                if progress:
-                    progress.start_steps(self.profile.iterations)
-                outcome = trainer.run()
-                result["training"] = {"steps": outcome.steps, "resumed_from": outcome.resumed_from,
-                                      "last_losses": outcome.last_losses}
-            for m in method.modules().values():
-                m.eval()
-            seconds_inf, megapixels = 0.0, 0.0
-            for name in self.test_datasets:
-                ev = evaluate(_autocast_wrapped(method), self._test_set(name), self.metrics, scale=spec.scale,
-                              degradation=self.degradation, device=self.device,
-                              samples_dir=tdir / "samples" / _safe_name(name))
-                result["metrics"][name] = ev.to_dict()
-                self.stamp_scores(result["metrics"][name], self.metrics, name)
-                seconds_inf += ev.inference_seconds
-                megapixels += ev.megapixels
-            result["cost"] = {
-                "train_seconds": outcome.seconds if outcome else 0.0,
-                "inference_ms_per_megapixel": 1000 * seconds_inf / megapixels if megapixels else None,
-                "params": sum(p.numel() for m in method.inference_modules().values() for p in m.parameters()),
-            }
-            result["notes"] = list(method.notes())
-            result["status"] = STATUS_OK
+            method, outcome = self.train_trial(trial, result, progress)
+            seconds_inf, megapixels = self.score_trial(trial, method, result)
+            result.cost = Cost(
+                train_seconds=outcome.seconds if outcome else 0.0,
+                inference_ms_per_megapixel=1000 * seconds_inf / megapixels if megapixels else None,
+                params=sum(p.numel() for m in method.inference_modules().values() for p in m.parameters()))
+            result.notes = list(method.notes())
+            result.status = STATUS_OK
         except DataError:
             raise  # bad user data (an image smaller than a patch): a usage error, not a failed trial
         except KeyboardInterrupt:
@@ -647,23 +702,24 @@ class Runner:
                      "Run the same command again to resume.")
             raise
         except IncompatibleError as exc:
-            result["status"], result["reason"] = STATUS_INCOMPATIBLE, str(exc)
+            result.status, result.reason = STATUS_INCOMPATIBLE, str(exc)
         except DivergedError as exc:
-            result["status"], result["reason"] = STATUS_DIVERGED, str(exc)
-            result["training"] = exc.training
+            result.status, result.reason = STATUS_DIVERGED, str(exc)
+            result.training = Training.from_dict(exc.training)
         except OSError as exc:
             if is_write_error(exc):
                 raise  # a full or read-only --out: the run stops with one line (see run)
-            result["status"], result["reason"] = STATUS_FAILED, f"{type(exc).__name__}: {exc}"
+            result.status, result.reason = STATUS_FAILED, f"{type(exc).__name__}: {exc}"
             (tdir / "error.txt").write_text(traceback.format_exc())
         except Exception as exc:  # noqa: BLE001 - one broken trial must not stop the benchmark
-            result["status"], result["reason"] = STATUS_FAILED, f"{type(exc).__name__}: {exc}"
+            result.status, result.reason = STATUS_FAILED, f"{type(exc).__name__}: {exc}"
             (tdir / "error.txt").write_text(traceback.format_exc())
-        result["wall_seconds"] = time.perf_counter() - t0
+        result.wall_seconds = time.perf_counter() - t0
         self.write_record(trial, result)
-        if result["status"] == STATUS_FAILED:
-            self.log(f"srbench: trial {trial.trial_id} failed: {result['reason']} (traceback in {tdir / 'error.txt'})")
-        self.plugins.hook.srbench_trial_finished(result=result, trial_dir=tdir)
+        if result.status == STATUS_FAILED:
+            self.log(f"srbench: trial {trial.trial_id} failed: {result.reason} (traceback in {tdir / 'error.txt'})")
+        # Hooks receive the record as its JSON dict (what result.json holds), as before TrialResult.
+        self.plugins.hook.srbench_trial_finished(result=result.to_dict(), trial_dir=tdir)
         return result
 
     def _versions(self) -> dict[str, Any]:

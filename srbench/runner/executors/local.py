@@ -6,7 +6,8 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from ..progress import Progress
-    from ..runner import PlannedTrial, Runner, RunSummary
+    from ..runner import PlannedTrial, RunSummary
+    from . import TrialRunner
 
 
 class LocalExecutor:
@@ -14,10 +15,10 @@ class LocalExecutor:
 
     name = "local"
 
-    def run(self, runner: "Runner", trials: "list[PlannedTrial]", summary: "RunSummary",
+    def run(self, runner: "TrialRunner", trials: "list[PlannedTrial]", summary: "RunSummary",
             progress: "Progress") -> None:
         for trial in trials:
             progress.start_trial(trial.trial_id)
             result = runner.run_trial(trial, progress)
-            summary.results.append(result)
-            progress.end_trial(result["status"])
+            summary.records.append(result)
+            progress.end_trial(result.status)

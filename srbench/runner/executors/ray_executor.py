@@ -13,16 +13,19 @@ import logging
 import os
 import socket
 from dataclasses import replace
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 from ... import __version__
 from ...errors import SrbenchError, UsageError
+from ...result_record import TrialResult
 from ...training.threads import available_cpus
 from . import ray_tasks
 
 if TYPE_CHECKING:
     from ..progress import Progress
-    from ..runner import PlannedTrial, Runner, RunSummary
+    from ..runner import PlannedTrial, RunSummary
+    from . import TrialRunner
 
 INSTALL_HINT = "pip install -e '.[ray]' in a checkout, or pip install 'srbench-gan[ray]'"
 #: Seconds the workers get to answer the plugin check before the run gives up.
@@ -122,7 +125,7 @@ class RayExecutor:
     def _describe(resources: dict[str, float]) -> str:
         return ", ".join(f"{resources.get(k, 0):g} {k}" for k in ("CPU", "GPU"))
 
-    def task_resources(self, runner: "Runner") -> dict[str, float]:
+    def task_resources(self, runner: "TrialRunner") -> dict[str, float]:
         """CPUs from the profile; one GPU when the trials run on CUDA (``auto`` does on a GPU cluster)."""
         device = runner.config.device
         nodes = [n["Resources"] for n in self.ray.nodes() if n.get("Alive")]
@@ -141,7 +144,7 @@ class RayExecutor:
         gpus = 1.0 if device == "cuda" or (device == "auto" and has_gpu) else 0.0
         return {"num_cpus": float(cpus), "num_gpus": gpus}
 
-    def check_workers(self, runner: "Runner") -> None:
+    def check_workers(self, runner: "TrialRunner") -> None:
         """Fail before any training when a node cannot load srbench or a plugin loaded here."""
         from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
@@ -178,7 +181,7 @@ class RayExecutor:
                          f"this driver {__version__}")
 
     # -- running ----------------------------------------------------------------------------
-    def run(self, runner: "Runner", trials: "list[PlannedTrial]", summary: "RunSummary",
+    def run(self, runner: "TrialRunner", trials: "list[PlannedTrial]", summary: "RunSummary",
             progress: "Progress") -> None:
         self.connect()
         try:
@@ -186,19 +189,19 @@ class RayExecutor:
         finally:
             self.disconnect()
 
-    def _run(self, runner: "Runner", trials: "list[PlannedTrial]", summary: "RunSummary",
+    def _run(self, runner: "TrialRunner", trials: "list[PlannedTrial]", summary: "RunSummary",
              progress: "Progress") -> None:
         ray = self.ray
         resources = self.task_resources(runner)
         self.check_workers(runner)
         # Workers may start elsewhere: give them an absolute --out.
-        config = replace(runner.config, out=str(runner.out.resolve()))
+        config = replace(runner.config, out=str(Path(runner.config.out).resolve()))
         settings = runner.plugins.settings
         task = ray.remote(ray_tasks.run_trial)
 
         def submit(trial: "PlannedTrial", attempt: int) -> Any:
             return task.options(max_retries=0, retry_exceptions=False, name=f"srbench:{trial.trial_id}",
-                                **resources).remote(config, settings, trial.trial_id, attempt)
+                                **resources).remote(config, settings, trial.spec.to_dict(), attempt)
 
         pending = {submit(t, 0): (t, 0) for t in trials}
         self.log(f"srbench: {len(trials)} trials sent to Ray, each with {resources['num_cpus']:g} CPU"
@@ -213,18 +216,18 @@ class RayExecutor:
                     if result is None:
                         pending[submit(trial, attempt + 1)] = (trial, attempt + 1)
                         continue
-                    summary.results.append(result)
-                    progress.end_trial(result["status"])
+                    summary.records.append(result)
+                    progress.end_trial(result.status)
         except BaseException:  # Ctrl-C, or a usage error raised by a worker: stop what still runs
             self._cancel(list(pending), runner)
             raise
 
-    def _collect(self, ref: Any, trial: "PlannedTrial", attempt: int, runner: "Runner") -> dict[str, Any] | None:
+    def _collect(self, ref: Any, trial: "PlannedTrial", attempt: int, runner: "TrialRunner") -> TrialResult | None:
         """The trial's record; ``None`` when its worker crashed and it should be sent again."""
         ray = self.ray
         tdir = runner.trial_dir(trial)
         try:
-            return ray.get(ref)
+            return TrialResult.from_dict(ray.get(ref))
         except ray.exceptions.RayTaskError as exc:  # the task raised: no retry
             cause = exc.cause if isinstance(getattr(exc, "cause", None), BaseException) else exc
             if isinstance(cause, SrbenchError):
@@ -242,13 +245,13 @@ class RayExecutor:
             reason = (f"Ray worker lost {attempt + 1} times, last: {_one_line(exc)[:300]}; its checkpoint is kept: "
                       "run the same command again to resume")
         record = runner.new_record(trial)
-        record["reason"] = reason
-        record["executor"] = {"name": "ray", "attempt": attempt}
+        record.reason = reason
+        record.executor = {"name": "ray", "attempt": attempt}
         runner.write_record(trial, record)
         self.log(f"srbench: trial {trial.trial_id} failed: {reason}")
         return record
 
-    def _cancel(self, refs: list[Any], runner: "Runner") -> None:
+    def _cancel(self, refs: list[Any], runner: "TrialRunner") -> None:
         """Cancel queued and running tasks; running ones first get a KeyboardInterrupt (and checkpoint)."""
         if not refs:
             return
@@ -266,5 +269,5 @@ class RayExecutor:
             ray.cancel(ref, force=True)
         if rest:
             ray.wait(rest, num_returns=len(rest), timeout=10.0)
-        self.log(f"srbench: finished trials are kept in {runner.out}; run the same command again to resume "
+        self.log(f"srbench: finished trials are kept in {runner.config.out}; run the same command again to resume "
                  "the others from their checkpoints")

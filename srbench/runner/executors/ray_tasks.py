@@ -1,9 +1,9 @@
 """What runs on a Ray worker: plain functions that the Ray executor wraps with ``ray.remote``.
 
 Each task loads the plugins the driver loaded (settings resolved on the driver, so a worker's
-environment variables cannot change them), re-plans the grid from the same config, and runs
-the one trial whose id it was given: trial ids are hashes of the spec, so a worker whose
-srbench or plugins differ from the driver's does not find the trial and says so.
+environment variables cannot change them), rebuilds the one trial whose spec it was given
+under the same config (its method alone is planned, not the grid) and runs it: trial ids are
+hashes of the spec, so a worker whose srbench or plugins plan another id says so.
 """
 
 from __future__ import annotations
@@ -11,12 +11,15 @@ from __future__ import annotations
 import platform
 import socket
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ... import __version__
 from ...config import RunConfig
 from ...errors import SrbenchError
 from ...plugin_manager import PluginLoadSettings, PluginSystem, load_plugins
+
+if TYPE_CHECKING:
+    from ...result_record import TrialResult
 
 
 def _load(settings: PluginLoadSettings) -> PluginSystem:
@@ -34,22 +37,32 @@ def probe(settings: PluginLoadSettings) -> dict[str, Any]:
             "plugins": {p.name: [p.status, p.error] for p in system.plugins}}
 
 
-def run_trial(config: RunConfig, settings: PluginLoadSettings, trial_id: str, attempt: int) -> dict[str, Any]:
-    """Train and score the trial ``trial_id`` of ``config``'s grid here; returns its record."""
+def run_trial(config: RunConfig, settings: PluginLoadSettings, spec: dict[str, Any], attempt: int) -> dict[str, Any]:
+    """Train and score the trial of ``spec`` (a ``TrialSpec.to_dict()``) here; returns its record as a dict."""
     import ray
     import torch
 
-    from ..runner import Runner
-
     context = ray.get_runtime_context()
     assigned = {k: float(v) for k, v in context.get_assigned_resources().items()}
-    runner = Runner(replace(config, executor="local", ray_address=""), _load(settings), progress=False)
     # Ray reuses worker processes across tasks of different sizes: size torch's pool per task.
     torch.set_num_threads(max(1, int(assigned.get("CPU", 1))))
-    trial = next((t for t in runner.plan() if t.trial_id == trial_id), None)
-    if trial is None:
-        raise SrbenchError(f"trial {trial_id} is not in the grid that Ray node {socket.gethostname()} planned: "
-                           f"its srbench ({__version__}) or plugins differ from the driver's")
-    extra = {"executor": {"name": "ray", "attempt": attempt, "host": socket.gethostname(),
-                          "node_id": context.get_node_id(), "resources": assigned}}
-    return runner.run_trial(trial, extra=extra)
+    executor = {"name": "ray", "attempt": attempt, "host": socket.gethostname(), "node_id": context.get_node_id(),
+                "resources": assigned}
+    return run_spec(config, settings, spec, executor).to_dict()
+
+
+def run_spec(config: RunConfig, settings: PluginLoadSettings, spec: dict[str, Any],
+             executor: dict[str, Any]) -> "TrialResult":
+    """The part of :func:`run_trial` that needs no Ray: a runner of ``config`` rebuilds the one
+    trial of ``spec`` (its method alone is planned, not the grid) and runs it.
+
+    :raises SrbenchError: when this worker's srbench or plugins plan another trial for ``spec``.
+    """
+    from ..runner import Runner
+
+    runner = Runner(replace(config, executor="local", ray_address=""), _load(settings), progress=False)
+    try:
+        trial = runner.planned_trial(spec)
+    except SrbenchError as exc:
+        raise SrbenchError(f"Ray node {socket.gethostname()}: {exc}") from None
+    return runner.run_trial(trial, executor=executor)

@@ -1,0 +1,46 @@
+"""Write a results folder's leaderboard files: ``leaderboard.csv``, ``leaderboard.md`` and ``report.html``.
+
+Its own module: the tables (:mod:`.leaderboard`) and the page (:mod:`.report_html`, which uses
+the tables' cells) are both built here, so neither imports the other's writer.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ..plugin_manager import get_plugin_system
+from ..result_record import read_records
+from .board_rows import method_variants
+from .board_settings import BoardSettings
+from .leaderboard import _NAME, build_leaderboard, metric_columns, to_markdown
+from .report_html import render_report
+
+if TYPE_CHECKING:
+    from ..registry import Registries
+
+
+def write_leaderboard(out: Path, registries: Registries | None = None, *, rank_by: str | None = None,
+                      reference: str | None = None, realism: str | None = None) -> tuple[Path, Path, Path]:
+    """(Re)write ``leaderboard.csv``, ``leaderboard.md`` and ``report.html`` in ``out`` from its results.
+
+    :param registries: where metric and method metadata come from (default: the process's plugins).
+    :raises UsageError: ``rank_by``, ``realism`` or ``reference`` not in these results (nothing is written).
+    """
+    out = Path(out)
+    results = read_records(out)
+    settings = BoardSettings.from_registries(registries or get_plugin_system().registries, rank_by=rank_by,
+                                             reference=reference, realism=realism)
+    agg = build_leaderboard(results, settings)
+    if results and metric_columns(agg):  # a folder of failed trials only has no metric to check against
+        labels = set(agg["method"]) | set(agg[_NAME])
+        settings.check_choices(metric_columns(agg), labels, "in these results")
+    variants = method_variants(results)
+    csv_path, md_path, html_path = out / "leaderboard.csv", out / "leaderboard.md", out / "report.html"
+    agg.drop(columns=[_NAME]).assign(variant=[variants.get(m, "") for m in agg["method"]]).to_csv(
+        csv_path, index=False)
+    md_path.write_text(to_markdown(agg, variants, settings=settings))
+    tmp = html_path.with_name(html_path.name + ".tmp")
+    tmp.write_text(render_report(out, agg, results, settings))
+    tmp.replace(html_path)
+    return csv_path, md_path, html_path
