@@ -44,6 +44,14 @@ def test_flags_name_each_failed_check(table):
     assert table.loc["nohr", "flags"] == ""  # nothing scored, nothing to check
 
 
+def test_the_floor_row_is_not_held_to_the_lr_consistency_bar_and_the_legend_says_so():
+    """Bicubic scores 37-41 dB of lr_psnr; the legend must not claim every row below 40 dB is flagged."""
+    agg = aggregate(pd.DataFrame([row("bicubic", 28.5, 37.2, 0.032, 2.6), row("weak", 28.6, 39.5, 0.04, 2.0)]))
+    flags = agg.set_index("method")["flags"]
+    assert flags["bicubic"] == "" and flags["weak"] == "lr_inconsistent"
+    assert "lr_psnr < 40 dB (floor row not checked)" in to_markdown(agg)
+
+
 def test_stripes_that_pass_the_hf_bar_are_flagged_by_periodic_ratio():
     rows = [dict(row("bicubic", 28.5, 40.6, 0.032, 2.6), periodic_ratio=0.02),
             dict(row("clean", 28.7, 42.0, 0.040, 1.9), periodic_ratio=1.0),

@@ -51,7 +51,7 @@ class LrPsnr(Metric):
     higher_is_better: ClassVar[bool] = True
     #: Below 40 dB the output no longer explains its own LR input: bicubic upsampling scores
     #: ~37-41 dB here (it is the floor, not checked); models trained with a consistency loss reach 45-48 dB.
-    checks: ClassVar[tuple[Check, ...]] = (Check("lr_inconsistent", "lr_psnr < 40 dB", below=40.0,
+    checks: ClassVar[tuple[Check, ...]] = (Check("lr_inconsistent", "lr_psnr < 40 dB (floor row not checked)", below=40.0,
                                                  applies_to_floor=False),)
 
     def compute(self, sample: MetricSample) -> float:
