@@ -68,26 +68,6 @@ def test_an_unreadable_schema_is_refused_in_one_line(tmp_path, schema, words):
     assert words in message and "\n" not in message and str(path) in message
 
 
-def test_an_older_results_folder_is_refused_by_the_run_and_left_as_it_is(tmp_path, system, capsys):
-    from srbench.cli.main import main
-
-    out = tmp_path / "out"
-    argv = ["run", "--methods", "bicubic", "--dataset", "synthetic", "--profile", "smoke", "--hr-fraction", "1",
-            "--scale", "2", "--metrics", "psnr_y", "--out", str(out), "--no-progress"]
-    assert main(argv) == 0
-    (path,) = (out / "trials").glob("*/result.json")
-    data = json.loads(path.read_text())
-    data["schema"] = 0
-    path.write_text(json.dumps(data))
-    before = path.read_bytes()
-    capsys.readouterr()
-    assert main(argv) == 2
-    stderr = capsys.readouterr().err
-    err = [line for line in stderr.splitlines() if "error" in line]
-    assert "Traceback" not in stderr and len(err) == 1 and "result schema 0 is older" in err[0], stderr
-    assert path.read_bytes() == before
-
-
 def test_the_ray_worker_builds_its_trial_without_planning_the_grid(tmp_path, system, monkeypatch):
     """ray_tasks.run_spec is what a Ray task runs once Ray has set its threads: given the trial's spec,
     it plans that method alone (Runner.plan is never called) and returns the local executor's record."""

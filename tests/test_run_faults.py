@@ -54,17 +54,19 @@ def test_a_grid_too_large_is_refused_in_one_line_before_planning(tmp_path, capsy
     assert "limit of 100,000" in err and not (tmp_path / "out").exists()
 
 
-def test_a_newer_results_folder_is_refused_and_left_as_it_is(tmp_path, capsys):
+@pytest.mark.parametrize("schema, message", [(99, "newer srbench (result schema 99"),
+                                             (0, "result schema 0 is older")])
+def test_a_results_folder_of_another_schema_is_refused_and_left_as_it_is(tmp_path, capsys, schema, message):
     out = tmp_path / "out"
     assert main(_argv(out)) == 0
     (path,) = (out / "trials").glob("*/result.json")
     data = json.loads(path.read_text())
-    data["schema"] = 99
+    data["schema"] = schema
     path.write_text(json.dumps(data))
     before = path.read_bytes()
     capsys.readouterr()
     assert main(_argv(out, seeds=2)) == 2
-    _one_error_line(capsys.readouterr().err, "newer srbench (result schema 99")
+    _one_error_line(capsys.readouterr().err, message)
     assert path.read_bytes() == before and len(list((out / "trials").glob("*/result.json"))) == 1
 
 
