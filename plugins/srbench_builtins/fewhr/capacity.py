@@ -4,7 +4,7 @@ The few-HR methods do not all share one network: ``pairwise`` uses the proposal'
 encoder-decoder (``encdec_resize``, 472,387 parameters at x4 on the ``small`` preset), the others
 ``srresnet_resize`` (110,627). ``match_params=srresnet_resize`` builds the method's generator with
 the ``features`` width whose parameter count is nearest that generator's (``encdec_resize`` at
-``features=16``: 118,691), so a comparison isolates the losses rather than the network. The
+``features=15``: 104,388, the nearest), so a comparison isolates the losses rather than the network. The
 count is that of the generator as built for the trial (scale, channels, size preset); generators
 without a ``features`` option cannot be matched.
 """
