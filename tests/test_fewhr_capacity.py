@@ -103,3 +103,20 @@ def test_match_params_without_a_features_option_is_refused_before_training(capsy
     assert not out.exists()
     code, err, out = _cli(capsys, tmp_path, "pairwise.match_params=no_such_net")
     assert_one_line_error(code, err, "unknown generator 'no_such_net'")
+
+
+def test_a_matched_generator_exports_at_its_matched_width(tmp_path):
+    """export_spec is the spec the method built, so the exported network has the trial's parameter count."""
+    import json
+
+    from srbench.api import export, load_generator
+
+    config = RunConfig(methods=["ambient"], dataset="synthetic:6x32", profile="smoke", scale=4, hr_fraction=[0.3],
+                       out=str(tmp_path), metrics=["psnr_y"],
+                       profile_overrides={"iterations": 2, "patch_size": 24, "patches_per_image": 2},
+                       method_options={"ambient": {"match_params": "encdec_resize"}})
+    (result,) = run(config, progress=False).results
+    assert result["status"] == "ok" and any("match_params=encdec_resize" in n for n in result["notes"])
+    folder = export(result["trial_id"], out=tmp_path)
+    assert "features" in json.loads((folder / "generator.json").read_text())["options"]
+    assert parameter_count(load_generator(folder)) == result["cost"]["params"]
