@@ -171,3 +171,23 @@ def test_rows_never_mix_profiles_or_training_sets(tmp_path):
     variants = sorted(table["variant"])
     assert variants == ["dataset=sr291, profile.patch_size=48", "dataset=sr291, profile.patch_size=64",
                         "dataset=t91, profile.patch_size=48"]
+
+
+def test_rows_never_mix_revisions_of_a_network(tmp_path):
+    """Two trials of one method, options and seed whose generator revisions differ are two rows, not one
+    row of two same-seed trials averaged (seen when two folders of one probe were merged for a report)."""
+    from srbench.runner.board_files import write_leaderboard
+
+    for trial_id, revision, psnr in (("g1", "0.1.0/r1", 29.59), ("g2", "0.1.0/r2", 29.61)):
+        folder = tmp_path / "trials" / trial_id
+        folder.mkdir(parents=True)
+        (folder / "result.json").write_text(json.dumps({
+            "trial_id": trial_id, "status": "ok", "reason": "",
+            "spec": {"method": "srresnet", "method_options": {"loss": "l1"}, "scale": 4, "degradation": "bicubic",
+                     "hr_fraction": 1.0, "hr_source": "paired", "seed": 0, "test_datasets": ["set5"],
+                     "component_versions": {"generators/srresnet_resize": revision}},
+            "metrics": {"set5": {"mean": {"psnr_y": psnr}}}}))
+    csv_path, _, _ = write_leaderboard(tmp_path)
+    table = pd.read_csv(csv_path, keep_default_na=False).set_index("variant")
+    assert list(table["seeds"]) == [1, 1]
+    assert table.loc["component_versions.generators/srresnet_resize=0.1.0/r2", "psnr_y"] == 29.61

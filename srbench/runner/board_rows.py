@@ -31,13 +31,15 @@ def _version(spec: dict[str, Any]) -> str:
 
 
 #: Spec fields besides the method's options that make trials of one method differ within a table
-#: (the table's own keys and the seed aside): a row never averages two profiles or training sets.
+#: (the table's own keys and the seed aside): a row never averages two profiles, training sets or
+#: revisions of a network, loss, degradation or dataset (``component_versions``).
 _SETTING_FIELDS = ("dataset", "hr_source", "deterministic", "amp")
-_SETTING_TABLES = ("profile", "degradation_options")
+_SETTING_TABLES = ("profile", "degradation_options", "component_versions")
 
 
 def _settings(spec: dict[str, Any]) -> dict[str, Any]:
-    """What a row of one method holds fixed: its options, then ``profile.FIELD``, ``dataset``, ... ."""
+    """What a row of one method holds fixed: its options, then ``profile.FIELD``,
+    ``component_versions.KIND/NAME``, ``dataset``, ... ."""
     settings = dict(spec.get("method_options") or {})
     for table in _SETTING_TABLES:
         settings.update({f"{table}.{k}": v for k, v in (spec.get(table) or {}).items()})
