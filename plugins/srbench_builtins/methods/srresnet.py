@@ -28,11 +28,12 @@ class SRResNetMethodOptions:
     generator: str = option("srresnet_resize", "generator network (srbench list generators): srresnet_resize "
                                                "(resize-convolution upsampling), srresnet (the paper's pixel "
                                                "shuffle), rrdb, ...")
-    loss: Literal["mse", "l1"] = option("mse", "pixel loss: mse (SRGAN's SRResNet; optimises PSNR directly) or l1")
-    lr: float = option(5e-4, "Adam learning rate (SRGAN: 1e-4 over 1e6 steps; higher for CPU budgets)")
-    lr_decay: LRDecay = option("none", "learning-rate decay over the budget: none, cosine (to 0) or step "
-                                       "(x0.1 at half, SRGAN); none, like the few-HR methods it is compared with "
-                                       "(docs/methods.md, 'Learning-rate schedule')")
+    loss: Literal["mse", "l1"] = option("l1", "pixel loss: l1 (chosen on sr291/val: docs/methods.md) or mse "
+                                              "(SRGAN's SRResNet)")
+    lr: float = option(1e-3, "Adam learning rate (SRGAN: 1e-4 over 1e6 steps; 1e-3 chosen on sr291/val for the "
+                             "CPU budgets, 2e-3 diverged there)")
+    lr_decay: LRDecay = option("cosine", "learning-rate decay over the budget: cosine (to 0; chosen on sr291/val "
+                                         "with lr 1e-3), none or step (x0.1 at half, SRGAN)")
 
     def __post_init__(self) -> None:
         if not self.lr > 0:
@@ -42,15 +43,11 @@ class SRResNetMethodOptions:
 class SRResNetMethod(Method):
     """Generator + pixel loss on the paired subset (SRGAN's SRResNet); the supervised oracle at hr-fraction 1.
 
-    Adam with betas (0.9, 0.999) as SRGAN. Defaults measured on the CPU ``quick`` profile (default
-    dataset, x4, 300 steps, 3 seeds, PSNR-Y of the whole test photos): MSE and L1 end within
-    0.05 dB of each other (28.71 vs 28.68 dB at lr 5e-4), so the loss is SRGAN's MSE, which is
-    the PSNR objective itself; a learning rate of 5e-4, since SRGAN's 1e-4 is meant for ~10^6
-    steps, held constant (a cosine decay stopped the few-HR methods it is compared with before
-    they converged in 300 steps; docs/methods.md, "Learning-rate schedule"). The generator is ``srresnet_resize`` (resize-convolution stages) rather
-    than the paper's pixel shuffle: at 1% HR the pixel-shuffle network left a checkerboard on one
-    seed of three (periodic_ratio 1.9), and the resize network scored 28.77 against 28.71 dB
-    there; ``--set srresnet.generator=srresnet`` gives the paper's.
+    Adam with betas (0.9, 0.999) as SRGAN, at 1e-3 decayed to 0 by a cosine (SRGAN's 1e-4 is meant
+    for ~10^6 steps), an L1 pixel loss and the ``srresnet_resize`` generator (resize-convolution
+    stages rather than the paper's pixel shuffle; ``--set srresnet.generator=srresnet`` gives the
+    paper's). docs/methods.md says which run chose each default ("Defaults chosen on the validation
+    split").
     """
 
     Options = SRResNetMethodOptions
