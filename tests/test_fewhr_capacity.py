@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 import torch
 from srbench_builtins.fewhr.capacity import matched_features, parameter_count
@@ -82,18 +84,23 @@ def test_match_params_picks_the_nearest_width():
     assert abs(count - target) / target < 0.1
 
 
-def test_pairwise_at_srresnets_capacity_reports_its_params(tmp_path):
+def test_pairwise_runs_at_srresnets_capacity_by_default_and_reports_its_params(tmp_path):
     config = RunConfig(methods=["pairwise", "ambient"], dataset="synthetic:6x32", profile="smoke", scale=4,
-                       hr_fraction=[0.3], out=str(tmp_path), metrics=["psnr_y"],
+                       hr_fraction=[0.3], out=str(tmp_path / "matched"), metrics=["psnr_y"],
                        profile_overrides={"iterations": 2, "patch_size": 24, "patches_per_image": 2},
-                       method_options={"pairwise": {"match_params": "srresnet_resize"},
-                                       "ambient": {"match_params": "srresnet_resize"}})
+                       method_options={"ambient": {"match_params": "srresnet_resize"}})
     results = {r["spec"]["method"]: r for r in run(config, progress=False).results}
     assert all(r["status"] == "ok" for r in results.values()), [r["reason"] for r in results.values()]
     pairwise, ambient = results["pairwise"], results["ambient"]
     assert not any("match_params" in n for n in ambient["notes"])  # already that network: nothing to match
     assert abs(pairwise["cost"]["params"] - ambient["cost"]["params"]) / ambient["cost"]["params"] < 0.1
     assert any(f"has {pairwise['cost']['params']:,} parameters" in n for n in pairwise["notes"])
+    # match_params= (empty) keeps encdec_resize's own preset: over 4 times srresnet_resize's count
+    own = dataclasses.replace(config, methods=["pairwise"], out=str(tmp_path / "own"),
+                              method_options={"pairwise": {"match_params": ""}})
+    (unmatched,) = run(own, progress=False).results
+    assert unmatched["status"] == "ok" and unmatched["cost"]["params"] > 4 * ambient["cost"]["params"]
+    assert not any("match_params" in n for n in unmatched["notes"])
 
 
 def test_match_params_without_a_features_option_is_refused_before_training(capsys, tmp_path, monkeypatch):

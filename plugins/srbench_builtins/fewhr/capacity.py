@@ -48,7 +48,8 @@ def matched_features(context: MethodContext, name: str, match: str) -> tuple[int
     target = _count(context, match)
     if _count(context, name, {"features": 1}) == _count(context, name, {"features": 2}):
         raise UsageError(f"match_params={match}: the parameter count of generator {name!r} does not change with "
-                         "its features option, so it cannot be matched; use a generator with a features option")
+                         "its features option, so it cannot be matched; use a generator with a features option, or "
+                         "match_params= (empty) for the generator's own size")
     high = 2
     while high < MAX_FEATURES and _count(context, name, {"features": high}) < target:
         high *= 2  # a bracket first: building very wide networks to bisect would cost seconds

@@ -448,6 +448,11 @@ class PairwiseOptions(TermMethodOptions, PairwiseTermOptions):
     generator: str = option("encdec_resize", "generator network; encdec_resize / encdec (the proposal's iterative "
                                              "x2 encoder-decoder with a resize-convolution / pixel-shuffle x2 stage: "
                                              "x2, x4, x8 only) or any other (srbench list generators)")
+    match_params: str = option("srresnet_resize", "a generator whose parameter count this method's generator "
+                                                  "matches through its features width: srresnet_resize (the other "
+                                                  "few-HR methods' network: equal capacity, so a comparison isolates "
+                                                  "the losses; encdec_resize at features 15); empty = the "
+                                                  "generator's own preset (472k parameters at small)")
     adversarial_weight: float = option(1e-3, "final weight of the pairwise adversarial term (1e-2 and pixel shuffle "
                                              "striped at a constant learning rate; docs/methods.md)")
     lr_crop: int = option(24, "side (LR px) of the generator's training inputs, cropped from the whole LR images "
