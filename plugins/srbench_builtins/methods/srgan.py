@@ -55,6 +55,8 @@ class SRGANOptions(AdversarialOptions, DiscriminatorOptions):
                                          "(srgan keeps cosine: docs/methods.md, 'Learning-rate schedule')")
     d_only_fraction: float = option(0.05, "share of the budget, after the pre-training, spent training D alone "
                                           "(report: less than an epoch)")
+    adversarial_weight: float = option(3e-4, "final weight of the adversarial term (SRGAN: 1e-3, which striped the "
+                                             "output on sr291/val at the standard profile; docs/methods.md)")
     spectral_norm_g: bool = option(False, "spectral normalisation in the generator (report: on)")
     batch_norm_d: bool | None = option(None, "batch norm in D when it has the option; none = its default, "
                                              "off for wgan-gp")
