@@ -70,7 +70,7 @@ def test_ctrl_c_saves_says_how_to_resume_and_exits_130(tmp_path):
     env = {**os.environ, "PYTHONPATH": str(TESTS_DIR) + os.pathsep + os.environ.get("PYTHONPATH", "")}
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     try:
-        # 300 s: on a 2-core machine shared with training jobs, start-up alone took over 120 s once
+        # 300 s: on a 2-core machine shared with training jobs the first checkpoint once took over 120 s
         deadline = time.time() + 300
         while time.time() < deadline and not list(out.glob("trials/*/checkpoint.pt")):
             time.sleep(0.2)

@@ -31,7 +31,7 @@ class SRResNetMethodOptions:
     loss: Literal["mse", "l1"] = option("l1", "pixel loss: l1 (chosen on sr291/val: docs/methods.md) or mse "
                                               "(SRGAN's SRResNet)")
     lr: float = option(1e-3, "Adam learning rate (SRGAN: 1e-4 over 1e6 steps; 1e-3 chosen on sr291/val for the "
-                             "CPU budgets, 2e-3 diverged there)")
+                             "CPU budgets: docs/methods.md)")
     lr_decay: LRDecay = option("cosine", "learning-rate decay over the budget: cosine (to 0; chosen on sr291/val "
                                          "with lr 1e-3), none or step (x0.1 at half, SRGAN)")
 
