@@ -132,6 +132,14 @@ def test_list_options_shows_type_default_and_doc(capsys):
     assert_one_line_error(code, err, "nosuch", "bicubic")
 
 
+def test_list_options_shows_the_profile_defaults(capsys, monkeypatch):
+    from plugins.toy_method import ToyMethod
+
+    monkeypatch.setattr(ToyMethod, "profile_defaults", {"standard": {"lr": 0.25}})
+    code, out, _ = run_cli(capsys, "list", "--options", "toy", "--plugin", "plugins.toy_method")
+    assert code == 0 and "profile standard: lr=0.25" in out
+
+
 def test_disable_plugin_and_no_autoload(capsys):
     code, out, _ = run_cli(capsys, "list", "methods", "--disable-plugin", "builtin-methods")
     assert code == 0 and "bicubic" not in out

@@ -272,6 +272,14 @@ def test_a_long_budget_at_the_default_weight_is_noted(iterations, options, warne
         assert "--set ambient.adversarial_weight=" in notes[0] and "runs 1500" in notes[0]
 
 
+def test_a_weight_the_profile_itself_sets_is_not_noted(monkeypatch):
+    """A profile default was chosen at that profile's budget: the long-budget note is for the quick default only."""
+    cls = load_plugins().registries.methods.get("ambient").factory
+    monkeypatch.setattr(cls, "profile_defaults", {"smoke": {"adversarial_weight": 3e-4}})
+    method, _ = make_method(4, iterations=1500)
+    assert not [n for n in method.notes() if "Longer budgets" in n]
+
+
 def test_ambient_term_is_registered_for_fewhr():
     from srbench_builtins.fewhr.ambient import AmbientTerm
     from srbench_builtins.fewhr.unpaired_terms import TERMS

@@ -167,6 +167,37 @@ def test_trial_id_changes_with_the_method_revision(tmp_path, system, monkeypatch
     assert before.trial_id != after.trial_id
 
 
+def test_a_profile_default_applies_under_its_profile_only_and_set_wins(tmp_path, system, monkeypatch):
+    """``Method.profile_defaults`` replaces a declared default under that profile; ``--set`` still wins."""
+    cls = system.registries.methods.get("toy").factory
+    monkeypatch.setattr(cls, "profile_defaults", {"smoke": {"lr": 0.25}})
+
+    def planned_lr(**kw):
+        trial = runner_module.Runner(config(tmp_path, methods=["toy"], **kw), system, progress=False).plan()[0]
+        assert trial.method_options.lr == trial.spec.method_options["lr"]  # what trains is what the spec records
+        return trial.method_options.lr
+
+    assert planned_lr() == 0.25
+    assert planned_lr(method_options={"toy": {"lr": "0.5"}}) == 0.5
+    assert planned_lr(profile="quick") == 1e-2
+
+
+def test_every_profile_default_names_a_profile_and_an_option(system):
+    """A built-in's profile default with a typo would otherwise fail only when that profile runs."""
+    from typing import get_type_hints
+
+    from srbench.options import convert_value
+    from srbench.training.profiles import PROFILES
+
+    for entry in system.registries.methods.entries():
+        hints = get_type_hints(entry.factory.Options)
+        for profile, values in getattr(entry.factory, "profile_defaults", {}).items():
+            assert profile in PROFILES, (entry.name, profile)
+            for key, value in values.items():
+                assert key in hints, (entry.name, profile, key)
+                assert convert_value(value, hints[key], entry.name) == value, (entry.name, profile, key)
+
+
 def test_trial_id_ignores_settings_that_change_speed_only(tmp_path, system):
     """CPUs per trial and the executor change how fast a trial runs, not what it computes."""
     base = runner_module.Runner(config(tmp_path, methods=["toy"]), system, progress=False).plan()[0].trial_id

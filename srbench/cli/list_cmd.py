@@ -69,6 +69,8 @@ def main(args: argparse.Namespace, system: PluginSystem) -> int:
             print("(no options)")
         else:
             print(_table([[i.name, i.type, repr(i.default), i.doc] for i in infos], ["option", "type", "default", "doc"]))
+        for profile, values in getattr(entry.factory, "profile_defaults", {}).items():
+            print(f"profile {profile}: " + ", ".join(f"{k}={v!r}" for k, v in values.items()))
         return 0
     if kind in (None, "plugins"):
         rows = [[p.name, p.distribution or "-", p.version or "-", p.status,

@@ -377,7 +377,10 @@ class Runner:
         entry = self.registries.methods.get(name)
         cls = entry.factory
         version = f"{entry.version or '0'}/r{getattr(cls, 'revision', 1)}"
-        opts = parse_options(cls.Options, self.config.method_options.get(name), f"--set {name}")
+        # the profile's own defaults first (chosen at its budget), then what the user set
+        values = {**getattr(cls, "profile_defaults", {}).get(self.profile.name, {}),
+                  **(self.config.method_options.get(name) or {})}
+        opts = parse_options(cls.Options, values, f"--set {name}")
         cls.check_options(opts, self._planning_context())
         components = self.component_versions(options_to_dict(opts))
         test_names = tuple(self.test_datasets)

@@ -67,6 +67,12 @@ def option_default(options_cls: type, name: str) -> Any:
     return next(f.default for f in fields(options_cls) if f.name == name)
 
 
+def default_in_force(method_cls: type, name: str, profile: str) -> Any:
+    """The default of option ``name`` under ``profile``: the method's profile default, else the declared one."""
+    profile_values = getattr(method_cls, "profile_defaults", {}).get(profile, {})
+    return profile_values[name] if name in profile_values else option_default(method_cls.Options, name)
+
+
 def term_options(term_options_cls: type, options: Any) -> Any:
     """An instance of ``term_options_cls`` with the values of the same-named fields of ``options``."""
     return term_options_cls(**{f.name: getattr(options, f.name) for f in fields(term_options_cls)})
@@ -145,7 +151,7 @@ class ConsistencyTermMethod(Method):
             self.input_cropper = LRImageCropper.from_training_data(data)
             smallest = self.input_cropper.max_size
             if opts.lr_crop > smallest:
-                if opts.lr_crop != option_default(type(opts), "lr_crop"):  # the user's explicit choice: refuse
+                if opts.lr_crop != default_in_force(type(self), "lr_crop", ctx.profile.name):  # the user's explicit choice: refuse
                     raise IncompatibleError(f"lr_crop {opts.lr_crop} does not fit the smallest LR training image "
                                             f"({smallest} px); use 0 to {smallest}")
                 self.lr_crop = smallest  # the method's default shrinks to fit small datasets
@@ -154,7 +160,10 @@ class ConsistencyTermMethod(Method):
         self.term = self.Term(term_options(self.Term.Options, opts), ctx, self.generator)
         self.term.setup(data)
         self.schedule = AdversarialSchedule(opts, ctx.total_steps)
-        if self.term.modules() and opts.adversarial_weight == option_default(type(opts), "adversarial_weight"):
+        # a weight the profile itself sets was chosen at that profile's budget: no warning
+        chosen_here = "adversarial_weight" in self.profile_defaults.get(ctx.profile.name, {})
+        if (self.term.modules() and not chosen_here
+                and opts.adversarial_weight == option_default(type(opts), "adversarial_weight")):
             name = next((n for n, cls in TERMS.items() if cls is self.Term), type(self).__name__)
             note = long_budget_note(name, opts.adversarial_weight, ctx.total_steps)
             if note:
