@@ -189,13 +189,25 @@ def test_every_profile_default_names_a_profile_and_an_option(system):
     from srbench.options import convert_value
     from srbench.training.profiles import PROFILES
 
+    checked = set()
     for entry in system.registries.methods.entries():
         hints = get_type_hints(entry.factory.Options)
-        for profile, values in getattr(entry.factory, "profile_defaults", {}).items():
+        for profile, values in entry.factory.profile_defaults.items():
             assert profile in PROFILES, (entry.name, profile)
             for key, value in values.items():
                 assert key in hints, (entry.name, profile, key)
                 assert convert_value(value, hints[key], entry.name) == value, (entry.name, profile, key)
+                checked.add(entry.name)
+    assert {"ambient", "srresnet"} <= checked  # the built-ins were loaded, so the loop checked something
+
+
+def test_a_bad_profile_default_is_named_as_the_plugins_error(tmp_path, system, monkeypatch):
+    from srbench.errors import UsageError
+
+    cls = system.registries.methods.get("toy").factory
+    monkeypatch.setattr(cls, "profile_defaults", {"smoke": {"lrr": 0.25}})
+    with pytest.raises(UsageError, match=r"method 'toy': profile_defaults\['smoke'\]: unknown option 'lrr'"):
+        runner_module.Runner(config(tmp_path, methods=["toy"]), system, progress=False).plan()
 
 
 def test_trial_id_ignores_settings_that_change_speed_only(tmp_path, system):

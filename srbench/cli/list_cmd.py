@@ -69,7 +69,7 @@ def main(args: argparse.Namespace, system: PluginSystem) -> int:
             print("(no options)")
         else:
             print(_table([[i.name, i.type, repr(i.default), i.doc] for i in infos], ["option", "type", "default", "doc"]))
-        for profile, values in getattr(entry.factory, "profile_defaults", {}).items():
+        for profile, values in getattr(entry.factory, "profile_defaults", {}).items():  # methods only
             print(f"profile {profile}: " + ", ".join(f"{k}={v!r}" for k, v in values.items()))
         return 0
     if kind in (None, "plugins"):

@@ -103,6 +103,11 @@ class Method(ABC):
     #: default chosen at one budget that does not hold at another; docs/methods.md names the validation
     #: run behind each. Trial specs record the resolved values, so results stay reproducible.
     profile_defaults: ClassVar[Mapping[str, Mapping[str, Any]]] = {}
+
+    @classmethod
+    def defaults_under(cls, profile: str) -> Mapping[str, Any]:
+        """The option values :attr:`profile_defaults` sets under ``profile`` (empty when it sets none)."""
+        return cls.profile_defaults.get(profile, {})
     #: Bump when a code change alters what the method computes without changing an option: trial
     #: ids include it (with the plugin's package version), so older results are not reused.
     revision: ClassVar[int] = 1

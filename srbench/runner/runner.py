@@ -377,10 +377,12 @@ class Runner:
         entry = self.registries.methods.get(name)
         cls = entry.factory
         version = f"{entry.version or '0'}/r{getattr(cls, 'revision', 1)}"
-        # the profile's own defaults first (chosen at its budget), then what the user set
-        values = {**getattr(cls, "profile_defaults", {}).get(self.profile.name, {}),
-                  **(self.config.method_options.get(name) or {})}
-        opts = parse_options(cls.Options, values, f"--set {name}")
+        # the profile's own defaults first (chosen at its budget), then what the user set; a bad profile
+        # default is the plugin's error, not the user's --set, and the message says so
+        profile_values = cls.defaults_under(self.profile.name)
+        parse_options(cls.Options, profile_values, f"method {name!r}: profile_defaults[{self.profile.name!r}]")
+        opts = parse_options(cls.Options, {**profile_values, **(self.config.method_options.get(name) or {})},
+                             f"--set {name}")
         cls.check_options(opts, self._planning_context())
         components = self.component_versions(options_to_dict(opts))
         test_names = tuple(self.test_datasets)

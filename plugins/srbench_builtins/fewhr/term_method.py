@@ -67,10 +67,9 @@ def option_default(options_cls: type, name: str) -> Any:
     return next(f.default for f in fields(options_cls) if f.name == name)
 
 
-def default_in_force(method_cls: type, name: str, profile: str) -> Any:
+def default_in_force(method_cls: type[Method], name: str, profile: str) -> Any:
     """The default of option ``name`` under ``profile``: the method's profile default, else the declared one."""
-    profile_values = getattr(method_cls, "profile_defaults", {}).get(profile, {})
-    return profile_values[name] if name in profile_values else option_default(method_cls.Options, name)
+    return method_cls.defaults_under(profile).get(name, option_default(method_cls.Options, name))
 
 
 def term_options(term_options_cls: type, options: Any) -> Any:
@@ -161,7 +160,7 @@ class ConsistencyTermMethod(Method):
         self.term.setup(data)
         self.schedule = AdversarialSchedule(opts, ctx.total_steps)
         # a weight the profile itself sets was chosen at that profile's budget: no warning
-        chosen_here = "adversarial_weight" in self.profile_defaults.get(ctx.profile.name, {})
+        chosen_here = "adversarial_weight" in self.defaults_under(ctx.profile.name)
         if (self.term.modules() and not chosen_here
                 and opts.adversarial_weight == option_default(type(opts), "adversarial_weight")):
             name = next((n for n, cls in TERMS.items() if cls is self.Term), type(self).__name__)
