@@ -24,7 +24,9 @@ Constants rather than string literals, so plugins and reports read results the s
       "training": {"steps", "resumed_from", "last_losses"}; a diverged trial adds "diverged_at"
                   (the step that gave a NaN/inf loss, counted from 1 as in losses.jsonl) and
                   "diverged_losses" ("steps" = the good steps done before it),
-      "versions": {"srbench", "torch", "python", "plugins": {plugin: version}},
+      "versions": {"srbench", "torch", "python", "plugins": {plugin: version},
+                   "machine": {"cpus", "arch", "system", "accelerator" (CUDA only)},
+                   "source": "faba260" (the git commit of an editable checkout, "+dirty" with changes)},
       "device": "cpu", "notes": ["one-line remarks of the method, e.g. a fallback it took"],
       "torch_threads": 2, "executor": {"name": "ray", "attempt", ...} (Ray only),
       "wall_seconds": ..., "finished_at": ISO-8601,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import os
 
 import pandas as pd
 import pytest
@@ -12,6 +13,7 @@ from srbench import hookimpl
 from srbench.api import run
 from srbench.config import RunConfig
 from srbench.plugin_manager import load_plugins
+from srbench.provenance import source_revision
 from srbench.result_record import read_results
 
 
@@ -52,6 +54,8 @@ def test_end_to_end_writes_results_and_leaderboard(tmp_path, system):
         assert len(test["per_image"]) >= 1 and "id" in test["per_image"][0]
         assert r["split"]["sha256"] and r["split"]["paired_ids"]
         assert r["versions"]["torch"] and "builtin-methods" in r["versions"]["plugins"]
+        assert r["versions"]["machine"]["cpus"] == os.cpu_count() and "accelerator" not in r["versions"]["machine"]
+        assert r["versions"].get("source", "") == source_revision()  # the checkout's commit, when there is one
         assert r["device"] == "cpu"
     assert results["toy"]["training"]["steps"] == 6
     assert results["toy"]["cost"]["params"] == 3 * 3 * 9 + 3

@@ -7,7 +7,9 @@
 # Extra flags go to every `srbench run` (e.g. --device cuda, or --executor ray for two 1-thread trials
 # at a time on a 2-core CPU). PROFILE (default standard) and SEEDS (default 3) override the budget;
 # `PROFILE=smoke SEEDS=1` checks the plumbing in minutes. Finished trials are reused, so an interrupted
-# sweep continues where it stopped when run again with the same OUT.
+# sweep continues where it stopped when run again with the same OUT. OUT=leaderboard/runs/standard_sr291
+# continues the committed sweep (leaderboard/runs/README.md): commit its new result.json files, which git
+# keeps while it ignores the checkpoints, once each trial is scored on both splits.
 set -euo pipefail
 out=${1:?usage: fewhr_sr291.sh OUT [srbench run flags]}
 shift

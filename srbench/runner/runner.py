@@ -36,6 +36,7 @@ from ..interfaces.method import Method, MethodContext
 from ..interfaces.metric import Metric
 from ..options import NoOptions, convert_value, options_to_dict, parse_options
 from ..plugin_manager import PluginSystem
+from ..provenance import machine, source_revision
 from ..result_record import Cost, TestSetScores, Training, TrialResult, read_record
 from ..results import (RESULT_FILE, STATUS_DIVERGED, STATUS_FAILED, STATUS_INCOMPATIBLE, STATUS_OK, TRIALS_DIR,
                        is_write_error, output_error, write_json_atomic)
@@ -601,8 +602,8 @@ class Runner:
     def new_record(self, trial: PlannedTrial, *, device: str = "") -> TrialResult:
         """A result record of ``trial`` with nothing measured yet (status ``failed``): the one
         place a record is made."""
-        return TrialResult(trial_id=trial.trial_id, spec=trial.spec.to_dict(), versions=self._versions(),
-                           device=device)
+        return TrialResult(trial_id=trial.trial_id, spec=trial.spec.to_dict(),
+                           versions=self._versions(device or str(self.device)), device=device)
 
     def write_record(self, trial: PlannedTrial, result: TrialResult) -> None:
         """Stamp ``result`` with the time and write it as the trial's ``result.json`` (atomically)."""
@@ -727,9 +728,12 @@ class Runner:
         self.plugins.hook.srbench_trial_finished(result=result.to_dict(), trial_dir=tdir)
         return result
 
-    def _versions(self) -> dict[str, Any]:
-        return {"srbench": __version__, "torch": torch.__version__, "python": platform.python_version(),
-                "plugins": self.plugins.versions()}
+    def _versions(self, device: str) -> dict[str, Any]:
+        versions = {"srbench": __version__, "torch": torch.__version__, "python": platform.python_version(),
+                    "plugins": self.plugins.versions(), "machine": machine(device)}
+        if source_revision():
+            versions["source"] = source_revision()
+        return versions
 
 
 def _now_available(metric: Metric) -> bool:
