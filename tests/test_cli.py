@@ -176,3 +176,16 @@ def test_run_help_states_each_default_once(capsys):
     out = " ".join(out.split())  # argparse wraps lines at the terminal width
     assert "[default: local]" in out and "[default: 0.05]" in out
     assert "(default: None)" not in out  # None means "not given", never the value used
+
+
+def test_dry_run_lists_the_trials_and_writes_nothing(capsys, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    code, stdout, err = run_cli(capsys, "run", "--dry-run", "--methods", "bicubic,srresnet", "--dataset", "synthetic",
+                                "--profile", "smoke", "--hr-fraction", "1", "--seeds", "2", "--scale", "2",
+                                "--out", str(out), "--no-progress")
+    assert code == 0, err
+    lines = stdout.strip().splitlines()
+    assert lines[0] == f"srbench: 4 planned trials in {out}: 2 to train, 2 to score; nothing run (--dry-run)"
+    assert sorted(line.split()[0] for line in lines[1:]) == ["score", "score", "train", "train"]
+    assert any("srresnet hr_fraction 1 seed 1" in line for line in lines[1:])
+    assert not out.exists()

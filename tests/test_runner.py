@@ -229,3 +229,26 @@ def test_variants_of_one_method_are_not_averaged_together(tmp_path, system):
     toy_rows = lb[lb["method"].str.startswith("toy")]
     assert len(toy_rows) == 2 and set(toy_rows["seeds"]) == {1}
     assert all(m.startswith("toy[") for m in toy_rows["method"])
+
+
+def test_planned_actions_say_what_a_run_would_do_from_the_folder_alone(tmp_path, system):
+    from srbench.runner.runner import ACTION_RESUME, ACTION_REUSE, ACTION_SCORE, ACTION_TRAIN, Runner
+
+    def actions(**kw):
+        return {p.trial.spec.method: (p.action, p.detail)
+                for p in Runner(config(tmp_path, **kw), system, progress=False).planned_actions()}
+
+    assert actions() == {"bicubic": (ACTION_SCORE, "does not train"), "toy": (ACTION_TRAIN, "")}
+    assert not (tmp_path / "out").exists()  # planning writes nothing
+    run(config(tmp_path), plugins=system, progress=False)
+    assert actions() == {"bicubic": (ACTION_REUSE, "ok"), "toy": (ACTION_REUSE, "ok")}
+    on_val = actions(eval_split="val")
+    assert {a for a, _ in on_val.values()} == {ACTION_SCORE} and "synthetic/val" in on_val["toy"][1]
+    toy_dir = next((tmp_path / "out" / "trials").glob("toy-*"))
+    (toy_dir / "checkpoint.pt").rename(tmp_path / "kept.pt")
+    action, detail = actions(eval_split="val")["toy"]
+    assert action == ACTION_REUSE and "no checkpoint.pt to score synthetic/val" in detail
+    assert actions(eval_split="val")["bicubic"][0] == ACTION_SCORE  # bicubic needs no checkpoint
+    (tmp_path / "kept.pt").rename(toy_dir / "checkpoint.pt")
+    (toy_dir / "result.json").unlink()
+    assert actions()["toy"] == (ACTION_RESUME, "from its checkpoint")

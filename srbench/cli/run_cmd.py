@@ -80,6 +80,9 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
            "(log.KEY=VALUE; an unknown KEY lists the accepted ones); repeatable; see 'srbench list --options NAME'")
     a("--config", metavar="FILE.toml", default=None, help="read settings from a TOML file (flags override it)")
     a("--no-progress", action="store_true", help="no progress bars")
+    a("--dry-run", action="store_true",
+      help="list the planned trials and what a run would do with each (reuse, score, resume or train), from "
+           "--out alone; trains and writes nothing")
     return p
 
 
@@ -102,6 +105,8 @@ def main(args: argparse.Namespace, system: PluginSystem) -> int:
     from ..api import run
 
     config = config_from_args(args)
+    if args.dry_run:
+        return dry_run(config, system)
     summary = run(config, plugins=system, progress=not args.no_progress)
     counts: dict[str, int] = {}
     for r in summary.records:
@@ -124,3 +129,22 @@ def main(args: argparse.Namespace, system: PluginSystem) -> int:
     if md.exists() and not summary.interrupted:
         print(md.read_text())
     return summary.exit_code
+
+
+def dry_run(config: RunConfig, system: PluginSystem) -> int:
+    """Print what ``srbench run`` would do with each planned trial in ``config.out``; nothing is written."""
+    from ..runner.runner import Runner
+
+    actions = Runner(config, system, progress=False).planned_actions()
+    counts: dict[str, int] = {}
+    for planned in actions:
+        counts[planned.action] = counts.get(planned.action, 0) + 1
+    summary = ", ".join(f"{counts[a]} to {a}" for a in ("train", "resume", "score", "reuse") if a in counts)
+    print(f"srbench: {len(actions)} planned trials in {config.out}: {summary}; nothing run (--dry-run)")
+    width = max((len(p.trial.trial_id) for p in actions), default=0)
+    for planned in actions:
+        spec = planned.trial.spec
+        detail = f"  {planned.detail}" if planned.detail else ""
+        print(f"{planned.action:<7} {planned.trial.trial_id:<{width}}  {spec.method} hr_fraction {spec.hr_fraction:g} "
+              f"seed {spec.seed}{detail}")
+    return 0

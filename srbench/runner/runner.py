@@ -75,6 +75,20 @@ class PlannedTrial:
         return self.spec.trial_id
 
 
+#: What a run does with a planned trial (:meth:`Runner.planned_actions`, ``srbench run --dry-run``).
+ACTION_REUSE, ACTION_SCORE, ACTION_RESUME, ACTION_TRAIN = "reuse", "score", "resume", "train"
+
+
+@dataclass(frozen=True)
+class PlannedAction:
+    """A planned trial and what a run would do with it: reuse its final record, score it from its checkpoint
+    on what it lacks, resume its training from its checkpoint, or train it."""
+
+    trial: PlannedTrial
+    action: str
+    detail: str = ""
+
+
 @dataclass(frozen=True)
 class MetricStamp:
     """What a score was computed with; stored beside it, and a stored score whose stamp differs
@@ -421,6 +435,32 @@ class Runner:
                 self.log(f"srbench: warning: {path} is unreadable; its trial runs again")
             return None
         return result if result.status in FINAL_STATUSES else None
+
+    def planned_actions(self) -> list[PlannedAction]:
+        """What :meth:`run` would do with each planned trial, found from the output folder alone (nothing
+        is trained, scored or written): how much of a sweep a folder already holds."""
+        actions = []
+        for trial in self.plan():
+            done = self.finished_result(trial)
+            has_checkpoint = (self.trial_dir(trial) / CHECKPOINT_NAME).is_file()
+            if done is None:
+                if not self._trains(trial):
+                    actions.append(PlannedAction(trial, ACTION_SCORE, "does not train"))
+                elif has_checkpoint:
+                    actions.append(PlannedAction(trial, ACTION_RESUME, "from its checkpoint"))
+                else:
+                    actions.append(PlannedAction(trial, ACTION_TRAIN))
+                continue
+            missing = self.missing_metrics(done)
+            lacking = ", ".join(f"{name} ({len(metrics)} metrics)" for name, metrics in missing.items())
+            if not missing:
+                actions.append(PlannedAction(trial, ACTION_REUSE, done.status))
+            elif self._trains(trial) and not has_checkpoint:
+                actions.append(PlannedAction(trial, ACTION_REUSE, f"{done.status}; no {CHECKPOINT_NAME} to score "
+                                                                  f"{lacking} with"))
+            else:
+                actions.append(PlannedAction(trial, ACTION_SCORE, f"on {lacking}"))
+        return actions
 
     def run(self, executor: Executor | None = None) -> RunSummary:
         """Run every planned trial that has no final result yet; always returns (Ctrl-C sets
