@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections import Counter
 from typing import Any
 
 from ..config import RunConfig, apply_set_overrides, load_config_file, update_config
@@ -136,9 +137,7 @@ def dry_run(config: RunConfig, system: PluginSystem) -> int:
     from ..runner.runner import Runner
 
     actions = Runner(config, system, progress=False).planned_actions()
-    counts: dict[str, int] = {}
-    for planned in actions:
-        counts[planned.action] = counts.get(planned.action, 0) + 1
+    counts = Counter(planned.action for planned in actions)
     summary = ", ".join(f"{counts[a]} to {a}" for a in ("train", "resume", "score", "reuse") if a in counts)
     print(f"srbench: {len(actions)} planned trials in {config.out}: {summary}; nothing run (--dry-run)")
     width = max((len(p.trial.trial_id) for p in actions), default=0)

@@ -442,11 +442,11 @@ class Runner:
         actions = []
         for trial in self.plan():
             done = self.finished_result(trial)
-            has_checkpoint = (self.trial_dir(trial) / CHECKPOINT_NAME).is_file()
+            scorable = self._scorable(trial)
             if done is None:
                 if not self._trains(trial):
                     actions.append(PlannedAction(trial, ACTION_SCORE, "does not train"))
-                elif has_checkpoint:
+                elif scorable:
                     actions.append(PlannedAction(trial, ACTION_RESUME, "from its checkpoint"))
                 else:
                     actions.append(PlannedAction(trial, ACTION_TRAIN))
@@ -455,7 +455,7 @@ class Runner:
             lacking = ", ".join(f"{name} ({len(metrics)} metrics)" for name, metrics in missing.items())
             if not missing:
                 actions.append(PlannedAction(trial, ACTION_REUSE, done.status))
-            elif self._trains(trial) and not has_checkpoint:
+            elif not scorable:
                 actions.append(PlannedAction(trial, ACTION_REUSE, f"{done.status}; no {CHECKPOINT_NAME} to score "
                                                                   f"{lacking} with"))
             else:
@@ -563,7 +563,7 @@ class Runner:
         (and says why) when the trial kept no checkpoint to score.
         """
         tdir = self.trial_dir(trial)
-        if self._trains(trial) and not (tdir / CHECKPOINT_NAME).is_file():
+        if not self._scorable(trial):
             self.log(f"srbench: trial {trial.trial_id} has no {CHECKPOINT_NAME} to score "
                      f"{', '.join(sorted({m for ms in missing.values() for m in ms}))} with; delete its folder "
                      "to train it again")
@@ -599,6 +599,10 @@ class Runner:
         for m in method.modules().values():
             m.eval()
         return method
+
+    def _scorable(self, trial: PlannedTrial) -> bool:
+        """Whether ``trial`` can be scored from disk: it does not train, or its checkpoint is there."""
+        return not self._trains(trial) or (self.trial_dir(trial) / CHECKPOINT_NAME).is_file()
 
     def _trains(self, trial: PlannedTrial) -> bool:
         """Whether ``trial`` trains (so has a checkpoint): a trainable method under a profile with iterations."""
@@ -643,7 +647,7 @@ class Runner:
         """A result record of ``trial`` with nothing measured yet (status ``failed``): the one
         place a record is made."""
         return TrialResult(trial_id=trial.trial_id, spec=trial.spec.to_dict(),
-                           versions=self._versions(device or str(self.device)), device=device)
+                           versions=self._versions(device), device=device)
 
     def write_record(self, trial: PlannedTrial, result: TrialResult) -> None:
         """Stamp ``result`` with the time and write it as the trial's ``result.json`` (atomically)."""
@@ -769,10 +773,12 @@ class Runner:
         return result
 
     def _versions(self, device: str) -> dict[str, Any]:
+        """Versions and provenance; ``device`` is the trial's ("" for a record made without one, as the Ray
+        driver's record of a lost worker: no accelerator is queried there)."""
         versions = {"srbench": __version__, "torch": torch.__version__, "python": platform.python_version(),
                     "plugins": self.plugins.versions(), "machine": machine(device)}
-        if source_revision():
-            versions["source"] = source_revision()
+        if source := source_revision():
+            versions["source"] = source
         return versions
 
 
