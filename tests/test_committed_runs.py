@@ -70,7 +70,8 @@ def test_the_ignore_rules_keep_records_and_nothing_else() -> None:
                "leaderboard/runs/x/trials/srresnet-x4-f1-s0-0123456789/losses.jsonl",
                "leaderboard/runs/x/trials/srresnet-x4-f1-s0-0123456789/samples/set5/baby.sr.png",
                "leaderboard/runs/x/cache/train-0123.pt", "leaderboard/runs/x/leaderboard.md",
-               "leaderboard/runs/x/report.html", "leaderboard/runs/x/samples/set5/baby.hr.png"]
+               "leaderboard/runs/x/report.html", "leaderboard/runs/x/hr_fraction.svg",
+               "leaderboard/runs/x/samples/set5/baby.hr.png"]
     assert [p for p in kept if ignored(p)] == []
     assert [p for p in dropped if not ignored(p)] == []
 

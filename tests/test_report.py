@@ -91,3 +91,70 @@ def test_report_renders_in_headless_chromium(run_folder, tmp_path):
     colours = img.getcolors(maxcolors=1 << 16)
     assert img.size == (1200, 1600)
     assert colours is None or len(colours) > 50  # a blank page would have a handful of grey levels
+
+
+def test_the_sweep_plot_is_a_standalone_svg_with_a_panel_per_test_set_and_metric(run_folder):
+    from xml.etree import ElementTree
+
+    from srbench.runner.board_files import FRACTION_FIGURE
+
+    figure = (run_folder / FRACTION_FIGURE).read_text()
+    root = ElementTree.fromstring(figure)  # well-formed: opens in a browser or an editor as it is
+    assert root.tag == "{http://www.w3.org/2000/svg}svg"
+    titles = [t.text for t in root.iter("{http://www.w3.org/2000/svg}text") if t.text and " vs hr_fraction " in t.text]
+    # one test set (synthetic), the rank metric and the realism axis (the test plugin's, or swd once
+    # test_report_command_rewrites_from_results has rewritten the folder without it); fractions 0 and 1: linear
+    assert titles[0] == "psnr_y vs hr_fraction (synthetic)" and len(titles) == 2
+    assert titles[1] in ("gradient_gap_test vs hr_fraction (synthetic)", "swd vs hr_fraction (synthetic)")
+    assert "hr_fraction (log scale)" not in figure
+    assert "bicubic" in figure and "toy" in figure
+    page = (run_folder / "report.html").read_text()
+    assert all(t in page for t in titles)  # the report shows the same panels
+
+
+def test_the_sweep_plot_is_removed_when_one_fraction_is_left(run_folder, tmp_path):
+    from srbench.result_record import read_records
+    from srbench.runner.board_files import FRACTION_FIGURE
+
+    out = tmp_path / "one"
+    shutil.copytree(run_folder, out)
+    assert (out / FRACTION_FIGURE).is_file()
+    for r in read_records(out):
+        if r.spec["hr_fraction"] != 1.0:
+            shutil.rmtree(out / "trials" / r.trial_id)
+    report(out)
+    assert not (out / FRACTION_FIGURE).exists()  # a figure of the trials no longer there would mislead
+
+
+def test_a_log_axis_spaces_fractions_by_ratio_and_labels_them():
+    from srbench.runner.report_plots import Series, svg_plot
+
+    svg = svg_plot([Series("m", [0.01, 0.1, 1.0], [1.0, 2.0, 3.0], yerr=[0.1, 0.1, 0.1])], title="t", xlabel="x",
+                   ylabel="y", lines=True, x_ticks=[0.01, 0.1, 1.0], log_x=True)
+    xs = [float(x) for x in re.findall(r'<circle cx="([\d.]+)"', svg)]
+    assert len(xs) == 3 and abs((xs[1] - xs[0]) - (xs[2] - xs[1])) < 0.2  # 0.01 -> 0.1 as far as 0.1 -> 1
+    assert svg.count('stroke-width="1.2"') == 3  # the y intervals
+    for label in ("0.01", "0.1", "1"):
+        assert f">{label}</text>" in svg
+    linear = svg_plot([Series("m", [0.01, 0.1, 1.0], [1.0, 2.0, 3.0])], title="t", xlabel="x", ylabel="y",
+                      lines=True)
+    lx = [float(x) for x in re.findall(r'<circle cx="([\d.]+)"', linear)]
+    assert (lx[1] - lx[0]) < (lx[2] - lx[1]) / 5
+    assert svg_plot([Series("m", [0.0], [1.0])], title="t", xlabel="x", ylabel="y", lines=True, log_x=True) == ""
+
+
+def test_variant_rows_are_named_by_what_sets_them_apart_in_the_legend():
+    import pandas as pd
+
+    from srbench.plugin_manager import load_plugins
+    from srbench.runner.board_settings import BoardSettings
+    from srbench.runner.report_plots import fraction_figure
+
+    agg = pd.DataFrame({"method": ["fewhr[aa]", "fewhr[aa]", "fewhr[bb]", "fewhr[bb]"],
+                        "test_dataset": ["set5"] * 4, "hr_fraction": [0.01, 0.05, 0.01, 0.05],
+                        "psnr_y": [28.3, 28.6, 28.4, 28.5], "psnr_y_ci95": [0.1, 0.2, float("nan"), 0.1]})
+    settings = BoardSettings.from_registries(load_plugins().registries)
+    figure = fraction_figure(agg, settings, {"fewhr[aa]": "term=pairwise", "fewhr[bb]": "term=none"})
+    assert "fewhr (term=pairwise)" in figure and "fewhr (term=none)" in figure and "fewhr[aa]" not in figure
+    assert "psnr_y vs hr_fraction (set5)" in figure and "(log scale)" not in figure  # 0.01 to 0.05: under 10x
+    assert fraction_figure(agg[agg["hr_fraction"] == 0.01], settings) == ""

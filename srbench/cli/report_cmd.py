@@ -24,6 +24,7 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
 
 def main(args: argparse.Namespace, system: PluginSystem) -> int:
     from ..api import report
+    from ..runner.board_files import FRACTION_FIGURE
 
     out = Path(args.out)
     if not (out / TRIALS_DIR).is_dir():
@@ -31,5 +32,7 @@ def main(args: argparse.Namespace, system: PluginSystem) -> int:
     csv_path, md_path, html_path = report(out, rank_by=args.rank_by, reference=args.reference, realism=args.realism,
                                           plugins=system)
     print(md_path.read_text())
-    print(f"wrote {csv_path}, {md_path} and {html_path}")
+    figure = out / FRACTION_FIGURE
+    print(f"wrote {csv_path}, {md_path} and {html_path}" + (f"; the hr_fraction plot: {figure}" if figure.is_file()
+                                                            else ""))
     return 0

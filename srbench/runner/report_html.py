@@ -18,7 +18,7 @@ import pandas as pd
 from ..published import published_html
 from ..result_record import TrialResult
 from ..results import KEY_PARAMS, KEY_TRAIN_SECONDS, STATUS_OK
-from .board_rows import GROUP_KEYS
+from .board_rows import GROUP_KEYS, method_variants
 from .board_settings import BoardSettings
 from .leaderboard import paired_cell, paired_metrics, paired_note, shown_metrics
 from .numfmt import fmt_number
@@ -131,7 +131,7 @@ def render_report(out: Path, agg: pd.DataFrame, results: Sequence[TrialResult],
         f"<h2>Perception-distortion plane</h2>{perception_distortion(agg, results, settings)}"
         f"<h2>Leaderboard</h2>{_tables(agg, settings)}"
         f"{_notes(results)}"
-        f"{fraction_plots(agg, settings)}"
+        f"{fraction_plots(agg, settings, method_variants(results))}"
         f"<h2>Images</h2><p class=\"note\">Central crops. LR shown enlarged without interpolation. "
         "G(HR): the network applied to the HR image (the SRGAN report's ultra-resolution).</p>"
         f"{image_grid(out, results)}"

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import html
 import math
-from collections.abc import Sequence
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -54,22 +55,37 @@ def _tick_digits(lo: float, hi: float) -> int:
 
 
 def svg_plot(series: Sequence[Series], *, title: str, xlabel: str, ylabel: str, lines: bool, width: int = 520,
-             height: int = 340) -> str:
-    """A scatter (with error bars where given) or line plot as inline SVG; ``""`` without finite points."""
+             height: int = 340, x_ticks: Sequence[float] | None = None, log_x: bool = False) -> str:
+    """A scatter (with error bars where given) or line plot as inline SVG; ``""`` without finite points.
+
+    ``x_ticks``: label the x axis at these values instead of at quarters of its range. ``log_x``: a
+    logarithmic x axis (points with x <= 0 are left out; x error bars are not drawn).
+    """
     series = [s for s in series if s.xs]
-    pts = [(x, y, _err(s.xerr, j), _err(s.yerr, j)) for s in series for j, (x, y) in enumerate(zip(s.xs, s.ys))
-           if _finite(x) and _finite(y)]
+
+    def shown(x: Any, y: Any) -> bool:
+        return _finite(x) and _finite(y) and (not log_x or x > 0)
+
+    pts = [(x, y, 0.0 if log_x else _err(s.xerr, j), _err(s.yerr, j)) for s in series
+           for j, (x, y) in enumerate(zip(s.xs, s.ys)) if shown(x, y)]
     if not pts:
         return ""
-    x0, x1 = min(p[0] - p[2] for p in pts), max(p[0] + p[2] for p in pts)
+
+    def tx(v: float) -> float:  # data x -> axis position
+        return math.log10(v) if log_x else v
+
+    x0, x1 = min(tx(p[0] - p[2]) for p in pts), max(tx(p[0] + p[2]) for p in pts)
     y0, y1 = min(p[1] - p[3] for p in pts), max(p[1] + p[3] for p in pts)
     pad_x, pad_y = (x1 - x0) * 0.05 or 1.0, (y1 - y0) * 0.05 or 1.0
     x0, x1, y0, y1 = x0 - pad_x, x1 + pad_x, y0 - pad_y, y1 + pad_y
-    ml, mr, mt, mb = 60, 170, 30, 45
+    # the legend's column is as wide as its longest name (6 px a character at font-size 11)
+    longest = max(len(s.name) + (12 if s.marked else 0) for s in series)
+    ml, mr, mt, mb = 60, max(170, 32 + 6 * longest), 30, 45
+    width = max(width, ml + mr + 240)
     pw, ph = width - ml - mr, height - mt - mb
 
     def sx(v: float) -> float:
-        return ml + (v - x0) / (x1 - x0) * pw
+        return ml + (tx(v) - x0) / (x1 - x0) * pw
 
     def sy(v: float) -> float:
         return mt + ph - (v - y0) / (y1 - y0) * ph
@@ -83,14 +99,19 @@ def svg_plot(series: Sequence[Series], *, title: str, xlabel: str, ylabel: str, 
            f'transform="rotate(-90 14 {mt + ph / 2})">{html.escape(ylabel)}</text>')]
     dx, dy = _tick_digits(x0, x1), _tick_digits(y0, y1)
     for i in range(5):  # ticks
-        fy, fx = y0 + (y1 - y0) * i / 4, x0 + (x1 - x0) * i / 4
+        fy = y0 + (y1 - y0) * i / 4
         out.append(f'<text x="{ml - 6}" y="{sy(fy) + 4}" text-anchor="end" font-size="10">{fmt_number(fy, dy)}</text>')
-        out.append(f'<text x="{ml + pw * i / 4}" y="{mt + ph + 15}" text-anchor="middle" font-size="10">'
-                   f"{fmt_number(fx, dx)}</text>")
+    if x_ticks is not None:
+        ticks = [(sx(v), fmt_number(v)) for v in sorted(set(x_ticks)) if shown(v, 0.0)]
+    else:
+        ticks = [(ml + pw * i / 4, fmt_number(10 ** (x0 + (x1 - x0) * i / 4) if log_x else x0 + (x1 - x0) * i / 4, dx))
+                 for i in range(5)]
+    for x, text in ticks:
+        out.append(f'<text x="{x:.1f}" y="{mt + ph + 15}" text-anchor="middle" font-size="10">{text}</text>')
     for k, s in enumerate(series):
         c = _PALETTE[k % len(_PALETTE)]
-        good = [(x, y, _err(s.xerr, j), _err(s.yerr, j)) for j, (x, y) in enumerate(zip(s.xs, s.ys))
-                if _finite(x) and _finite(y)]
+        good = [(x, y, 0.0 if log_x else _err(s.xerr, j), _err(s.yerr, j)) for j, (x, y) in enumerate(zip(s.xs, s.ys))
+                if shown(x, y)]
         if lines and len(good) > 1:
             d = " ".join(f"{'M' if j == 0 else 'L'}{sx(x):.1f},{sy(y):.1f}" for j, (x, y, _, _) in enumerate(good))
             out.append(f'<path d="{d}" fill="none" stroke="{c}" stroke-width="1.5"/>')
@@ -167,21 +188,64 @@ def perception_distortion(agg: pd.DataFrame, results: Sequence[TrialResult], set
     return "".join(parts)
 
 
-def fraction_plots(agg: pd.DataFrame, settings: BoardSettings) -> str:
-    """The rank metric (and the realism axis) against hr_fraction, on the first test set, when several ran."""
+def _fraction_panels(agg: pd.DataFrame, settings: BoardSettings, variants: Mapping[str, str]) -> list[str]:
+    """One plot per test set and metric (the rank metric, then the realism axis): mean over seeds
+    against hr_fraction, a line per row label, 95% intervals as bars; log x when no fraction is 0."""
     if agg.empty or agg["hr_fraction"].nunique() < 2:
+        return []
+    fractions = sorted(float(f) for f in agg["hr_fraction"].dropna().unique())
+    log_x = fractions[0] > 0 and fractions[-1] / fractions[0] >= 10  # 0.01, 0.05 and 1 apart, not squeezed
+    panels = []
+    for test in sorted(agg["test_dataset"].dropna().unique()):
+        rows = agg[agg["test_dataset"] == test].sort_values("hr_fraction")
+        for metric in dict.fromkeys([settings.rank_by, realism_axis(agg, settings)]):
+            if metric is None or metric not in rows.columns or not rows[metric].notna().any():
+                continue
+            ok = rows[rows[metric].notna()]
+            ci = f"{metric}_ci95"
+            series = [Series(_series_name(label, variants), list(g["hr_fraction"]), list(g[metric]),
+                             yerr=list(g[ci]) if ci in g.columns else None)
+                      for label, g in ok.groupby("method", sort=True)]
+            direction = settings.metric(metric).direction_text
+            panels.append(svg_plot(series, title=f"{metric} vs hr_fraction ({test})", xlabel="hr_fraction"
+                                   + (" (log scale)" if log_x else ""), ylabel=f"{metric} ({direction})",
+                                   lines=True, x_ticks=fractions, log_x=log_x))
+    return [p for p in panels if p]
+
+
+def _series_name(label: str, variants: Mapping[str, str]) -> str:
+    """``fewhr (term=none)`` for the row label ``fewhr[f80ab4]``: the legend says what the variant is."""
+    variant = variants.get(label, "")
+    return f"{label.split('[', 1)[0]} ({variant})" if variant else label
+
+
+def fraction_plots(agg: pd.DataFrame, settings: BoardSettings, variants: Mapping[str, str] | None = None) -> str:
+    """The report's plots against hr_fraction (see :func:`fraction_figure`), when several fractions ran."""
+    return "".join(_fraction_panels(agg, settings, variants or {}))
+
+
+def fraction_figure(agg: pd.DataFrame, settings: BoardSettings, variants: Mapping[str, str] | None = None) -> str:
+    """The sweep's plot as one standalone SVG document: for each test set (a row), the rank metric and
+    the realism axis against hr_fraction; ``""`` when fewer than two fractions ran."""
+    panels = _fraction_panels(agg, settings, variants or {})
+    if not panels:
         return ""
-    parts = []
-    for metric in dict.fromkeys([settings.rank_by, realism_axis(agg, settings)]):
-        if metric is None or metric not in agg.columns or not agg[metric].notna().any():
-            continue
-        ok = agg[agg[metric].notna()]
-        first_test = ok["test_dataset"].iloc[0]
-        sub = ok[ok["test_dataset"] == first_test].sort_values("hr_fraction")
-        series = [Series(m, list(g["hr_fraction"]), list(g[metric])) for m, g in sub.groupby("method")]
-        parts.append(svg_plot(series, title=f"{metric} vs hr_fraction ({first_test})", xlabel="hr_fraction",
-                              ylabel=metric, lines=True))
-    return "".join(parts)
+    sizes = [(int(_SIZE.search(p)[1]), int(_SIZE.search(p)[2])) for p in panels]  # type: ignore[index]
+    per_row = 2
+    col_w = [max(w for w, _ in sizes[c::per_row]) for c in range(min(per_row, len(sizes)))]
+    body, y = [], 0
+    for start in range(0, len(panels), per_row):
+        x = 0
+        for c, panel in enumerate(panels[start:start + per_row]):
+            body.append(f'<g transform="translate({x},{y})">{panel}</g>')
+            x += col_w[c]
+        y += max(h for _, h in sizes[start:start + per_row])
+    width = sum(col_w)
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{y}" font-family="sans-serif">'
+            f'<rect width="{width}" height="{y}" fill="#fff"/>{"".join(body)}</svg>\n')
+
+
+_SIZE = re.compile(r'<svg [^>]*width="(\d+)" height="(\d+)"')
 
 
 def loss_curves(out: Path, results: Sequence[TrialResult]) -> str:
