@@ -15,19 +15,20 @@ from srbench.runner.board_files import write_leaderboard
 IMAGES = [f"img{i:02d}" for i in range(12)]
 
 
-def write_trial(out, method, seed, per_image, *, fraction=0.05, version="0.1.0/r1", status="ok"):
+def write_trial(out, method, seed, per_image, *, fraction=0.05, version="0.1.0/r1", status="ok", options=None,
+                tag=""):
     """A result.json with per-image values ``{metric: [value per image]}`` and their means."""
     metrics = {}
     if per_image is not None:
         rows = [{"id": i, **{m: float(v[k]) for m, v in per_image.items()}} for k, i in enumerate(IMAGES)]
         means = {m: float(np.mean(v)) for m, v in per_image.items()}
         metrics = {"default": {"mean": means, "per_image": rows, "unavailable": {}}}
-    trial_id = f"{method}-f{fraction}-s{seed}"
+    trial_id = f"{method}-f{fraction}-s{seed}{tag}"
     folder = out / "trials" / trial_id
     folder.mkdir(parents=True)
     (folder / "result.json").write_text(json.dumps({
         "trial_id": trial_id, "status": status, "reason": "",
-        "spec": {"method": method, "method_options": {}, "scale": 4, "degradation": "bicubic",
+        "spec": {"method": method, "method_options": options or {}, "scale": 4, "degradation": "bicubic",
                  "hr_fraction": fraction, "hr_source": "paired", "seed": seed, "test_datasets": ["default"],
                  "method_version": version},
         "metrics": metrics}))
@@ -128,3 +129,52 @@ def test_run_checks_its_leaderboard_choices_before_training(tmp_path, capsys):
     assert cli([*base, "--reference", "srgan"]) == 2
     assert capsys.readouterr().err.strip().endswith("--reference srgan: no such method in this run; methods: bicubic")
     assert not (tmp_path / "out" / "trials").exists()  # nothing trained
+
+
+def _term_and_ablation(out, gain, *, seeds=3, weights=(3e-5, 0.0), method="ambient", key="adversarial_weight"):
+    """``method`` at each weight of ``weights`` (the last is its ablation), swd lower by ``gain`` per weight step
+    on every image, a seed effect they share, and a little noise of each trial's own."""
+    rng = np.random.default_rng(1)
+    base = rng.uniform(0.1, 0.3, len(IMAGES))
+    seed_effect = rng.normal(0.0, 0.01, seeds)
+    for k, w in enumerate(reversed(weights)):
+        for s in range(seeds):
+            swd = base + seed_effect[s] - k * gain + rng.normal(0.0, 0.0005, len(IMAGES))
+            write_trial(out, method, s, {"psnr_y": 28 + 10 * base, "swd": swd}, options={key: w, "lr": 5e-4},
+                        tag=f"-w{w}")
+
+
+def test_each_row_is_compared_with_its_own_ablation(tmp_path):
+    """pairwise declares ``ablation = {"adversarial_weight": 0.0}``: each of its rows is compared with the
+    weight-0 row of its table, found by its options, whatever the table's reference is."""
+    _term_and_ablation(tmp_path, 0.003, method="pairwise", weights=(1e-3, 3e-4, 0.0))
+    synthetic_pair(tmp_path, 0.0, seeds=3, names=("bicubic", "other"))
+    csv_path, md_path, html_path = write_leaderboard(tmp_path)
+    t = pd.read_csv(csv_path, keep_default_na=False).set_index("method")
+    rows = {m: t.loc[m] for m in t.index if m.startswith("pairwise")}
+    variants = {m: r for m, r in rows.items() if r["ablation"]}
+    ablation = [m for m, r in rows.items() if not r["ablation"]]
+    assert len(rows) == 3 and len(variants) == 2 and len(ablation) == 1  # the weight-0 row has none of its own
+    for m, r in variants.items():
+        assert r["ablation"] == ablation[0]
+        assert r["swd_vs_ablation_verdict"] == "better" and float(r["swd_vs_ablation"]) < 0
+        assert r["psnr_y_vs_ablation_verdict"] == "tied"
+        assert r["ablation_basis"] == "12 images × 3 seeds"
+    gains = sorted(float(r["swd_vs_ablation"]) for r in variants.values())
+    assert gains[0] == pytest.approx(-0.006, abs=0.0005) and gains[1] == pytest.approx(-0.003, abs=0.0005)
+    assert set(t["reference"]) == {"bicubic"}  # the reference comparison is untouched
+    assert t.loc["bicubic", "ablation"] == "" and t.loc["other", "ablation"] == ""  # no ablation declared
+    md = md_path.read_text()
+    assert "Each row against its own ablation" in md and f"| {ablation[0]} | 12 images × 3 seeds |" in md
+    assert "Each row against its own ablation" in html_path.read_text()
+
+
+def test_no_ablation_row_means_no_ablation_comparison(tmp_path):
+    """A row is compared only with the row whose settings are its own with the ablation applied: a row that
+    also differs in another option (here the learning rate) is not its ablation."""
+    _term_and_ablation(tmp_path, 0.003, method="pairwise", weights=(1e-3,))
+    write_trial(tmp_path, "pairwise", 0, {"psnr_y": np.full(len(IMAGES), 28.0)},
+                options={"adversarial_weight": 0.0, "lr": 1e-3}, tag="-other-lr")
+    t = pd.read_csv(write_leaderboard(tmp_path)[0], keep_default_na=False)
+    assert set(t["ablation"]) == {""}
+    assert "own ablation" not in (tmp_path / "leaderboard.md").read_text()

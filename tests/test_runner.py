@@ -205,6 +205,27 @@ def test_every_profile_default_names_a_profile_and_an_option(system):
     assert {"ambient", "srresnet"} <= checked  # the built-ins were loaded, so the loop checked something
 
 
+def test_every_ablation_names_valid_options_that_differ_from_the_defaults(system):
+    """``Method.ablation`` is how the leaderboard finds a row's ablation: a typo would silently find none."""
+    import dataclasses
+
+    from srbench.training.profiles import PROFILES
+
+    checked = set()
+    for entry in system.registries.methods.entries():
+        cls = entry.factory
+        if not cls.ablation:
+            continue
+        fields = {f.name for f in dataclasses.fields(cls.Options)}
+        assert set(cls.ablation) <= fields, (entry.name, set(cls.ablation) - fields)
+        for profile in PROFILES:
+            defaults = dataclasses.asdict(dataclasses.replace(cls.Options(), **cls.defaults_under(profile)))
+            ablated = dataclasses.replace(cls.Options(**cls.defaults_under(profile)), **cls.ablation)  # validates
+            assert any(defaults[k] != getattr(ablated, k) for k in cls.ablation), (entry.name, profile)
+        checked.add(entry.name)
+    assert {"ambient", "pairwise", "fewhr", "unsupervised", "srgan"} <= checked
+
+
 def test_a_bad_profile_default_is_named_as_the_plugins_error(tmp_path, system, monkeypatch):
     from srbench.errors import UsageError
 

@@ -118,6 +118,10 @@ class Method(ABC):
     #: The floor every method must beat: metrics' :class:`~srbench.interfaces.metric.Check` with
     #: ``beat_floor`` flag rows that do not beat this method's row.
     leaderboard_floor: ClassVar[bool] = False
+    #: The option values that switch the method's distinctive term off (``{"adversarial_weight": 0.0}``):
+    #: the leaderboard compares each row of the method with the row, in the same table, whose options
+    #: are its own with these applied, so a term's effect is shown against its own ablation.
+    ablation: ClassVar[Mapping[str, Any]] = {}
 
     def __init__(self, options: Any, context: MethodContext) -> None:
         self.options = options if options is not None else self.Options()

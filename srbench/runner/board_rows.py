@@ -73,6 +73,14 @@ def method_labels(results: Records) -> dict[str, str]:
     return labels
 
 
+def label_settings(results: Records) -> dict[str, dict[str, Any]]:
+    """Row label -> what the row holds fixed (its method options, ``profile.FIELD``, ``dataset``, ...):
+    what tells a method's variants apart, and how a row's ablation is found."""
+    records = as_records(results)
+    labels = method_labels(records)
+    return {labels.get(r.trial_id, r.method): _settings(r.spec) for r in records}
+
+
 def _option_text(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value)
 

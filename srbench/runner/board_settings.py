@@ -60,6 +60,7 @@ class BoardSettings:
     :param rank_by: metric ranking the rows of each table.
     :param reference: explicit reference (method name or row label); ``""``: by priority.
     :param realism: explicit realism axis; ``""``: the first metric marked realism with values.
+    :param ablations: method name -> ``Method.ablation`` (the options that switch its term off; set ones only).
     """
 
     metrics: Mapping[str, MetricInfo] = field(default_factory=dict)
@@ -68,6 +69,7 @@ class BoardSettings:
     rank_by: str = DEFAULT_RANK_BY
     reference: str = ""
     realism: str = ""
+    ablations: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
     @classmethod
     def from_registries(cls, registries: Registries, *, rank_by: str | None = None, reference: str | None = None,
@@ -75,13 +77,17 @@ class BoardSettings:
         metrics = {e.name: MetricInfo.of(e.name, e.factory) for e in registries.metrics.entries()}
         priority: dict[str, int] = {}
         floors = set()
+        ablations: dict[str, Mapping[str, Any]] = {}
         for e in registries.methods.entries():
+            if getattr(e.factory, "ablation", None):
+                ablations[e.name] = dict(e.factory.ablation)
             p = getattr(e.factory, "leaderboard_reference_priority", None)
             if p is not None:
                 priority[e.name] = int(p)
             if getattr(e.factory, "leaderboard_floor", False):
                 floors.add(e.name)
-        return cls(metrics, priority, frozenset(floors), rank_by or DEFAULT_RANK_BY, reference or "", realism or "")
+        return cls(metrics, priority, frozenset(floors), rank_by or DEFAULT_RANK_BY, reference or "", realism or "",
+                   ablations)
 
     def metric(self, name: str) -> MetricInfo:
         return self.metrics.get(name) or MetricInfo(name)

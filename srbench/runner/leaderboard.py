@@ -26,13 +26,21 @@ from .board_rows import (
     GROUP_KEYS,
     Records,
     image_rows,
+    label_settings,
     method_labels,
     method_variants,
     result_rows,
 )
 from .board_settings import BoardSettings
 from .numfmt import fmt_number, fmt_signed
-from .paired import NO_PER_IMAGE, PAIRED_SUFFIXES, add_paired_comparisons
+from .paired import (
+    ABLATION_COLUMNS,
+    ABLATION_SUFFIXES,
+    NO_PER_IMAGE,
+    PAIRED_SUFFIXES,
+    add_ablation_comparisons,
+    add_paired_comparisons,
+)
 from .statistics import mean_ci
 
 __all__ = ["GROUP_KEYS", "aggregate", "build_leaderboard", "method_labels", "method_variants", "metric_columns",
@@ -44,7 +52,8 @@ BASE_COLUMNS = ["method", "method_version", "test_dataset", "scale", "degradatio
 COST_COLUMNS = [KEY_TRAIN_SECONDS, KEY_PARAMS, KEY_INFERENCE_MS_PER_MP]
 #: Internal: the registered method name behind a row label (not written to the csv).
 _NAME = "method_name"
-_NOT_METRICS = set(BASE_COLUMNS + COST_COLUMNS + ["seed", "rank", _NAME, "reference", "paired_basis", "variant"])
+_NOT_METRICS = set(BASE_COLUMNS + COST_COLUMNS + ["seed", "rank", _NAME, "reference", "paired_basis", "variant",
+                                                   *ABLATION_COLUMNS])
 
 
 def default_settings() -> BoardSettings:
@@ -54,7 +63,8 @@ def default_settings() -> BoardSettings:
 
 def metric_columns(agg: pd.DataFrame) -> list[str]:
     """The metric columns of an aggregated table, in table order."""
-    return [c for c in agg.columns if c not in _NOT_METRICS and not c.endswith(("_ci95",) + PAIRED_SUFFIXES)]
+    return [c for c in agg.columns
+            if c not in _NOT_METRICS and not c.endswith(("_ci95",) + PAIRED_SUFFIXES + ABLATION_SUFFIXES)]
 
 
 def _status(statuses: list[str]) -> str:
@@ -135,24 +145,28 @@ def _add_checks(agg: pd.DataFrame, settings: BoardSettings) -> pd.DataFrame:
 
 
 def build_leaderboard(results: Records, settings: BoardSettings | None = None) -> pd.DataFrame:
-    """The whole leaderboard frame: :func:`aggregate` plus the paired comparisons (:mod:`.paired`)."""
+    """The whole leaderboard frame: :func:`aggregate` plus the paired comparisons (:mod:`.paired`):
+    with the table's reference row, and of each row with its own ablation."""
     results = as_records(results)
     settings = settings or default_settings()
     agg = aggregate(result_rows(results), settings)
-    return add_paired_comparisons(agg, image_rows(results), settings, metric_columns(agg))
+    images, metrics = image_rows(results), metric_columns(agg)
+    agg = add_paired_comparisons(agg, images, settings, metrics)
+    return add_ablation_comparisons(agg, images, settings, metrics, label_settings(results))
 
 
 def _cell(r: pd.Series, c: str) -> str:
     return fmt_number(r[c]) + (f" ± {fmt_number(r[f'{c}_ci95'], 2)}" if not pd.isna(r.get(f"{c}_ci95")) else "")
 
 
-def paired_cell(r: pd.Series, m: str) -> str:
-    """``+0.012 ± 0.004 better``, or the verdict alone when there is no difference."""
-    if pd.isna(r.get(f"{m}_diff")):
-        return str(r.get(f"{m}_verdict") or "–")
-    ci = r.get(f"{m}_diff_ci95")
-    return (fmt_signed(r[f"{m}_diff"]) + ("" if pd.isna(ci) else f" ± {fmt_number(ci, 2)}")
-            + f" {r[f'{m}_verdict']}")
+def paired_cell(r: pd.Series, m: str, suffixes: tuple[str, ...] = PAIRED_SUFFIXES) -> str:
+    """``+0.012 ± 0.004 better``, or the verdict alone when there is no difference; ``suffixes``:
+    which comparison (:data:`~.paired.PAIRED_SUFFIXES`, or :data:`~.paired.ABLATION_SUFFIXES`)."""
+    diff, half, verdict = (f"{m}{s}" for s in suffixes)
+    if pd.isna(r.get(diff)):
+        return str(r.get(verdict) or "–")
+    ci = r.get(half)
+    return fmt_signed(r[diff]) + ("" if pd.isna(ci) else f" ± {fmt_number(ci, 2)}") + f" {r[verdict]}"
 
 
 def shown_metrics(agg: pd.DataFrame) -> list[str]:
@@ -182,6 +196,39 @@ def paired_note(g: pd.DataFrame, settings: BoardSettings) -> str:
     if without:
         text += f". No paired comparison for {', '.join(without)}: {NO_PER_IMAGE}"
     return text + "."
+
+
+#: The sentence above a table's comparisons of rows with their own ablations.
+ABLATION_NOTE = ("Each row against its own ablation: the same method and settings with its term switched off "
+                 "(`Method.ablation`), on the same test images and seeds; row minus ablation, mean ± 95% "
+                 "half-width, better/worse when the interval excludes 0.")
+
+
+def ablation_rows(g: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """The rows of table ``g`` compared with an ablation, and the metrics with a difference there."""
+    if "ablation" not in g:
+        return g.iloc[0:0], []
+    rows = g[g["ablation"].astype(str).ne("")]
+    metrics = [m for m in metric_columns(g) if f"{m}_vs_ablation" in rows and rows[f"{m}_vs_ablation"].notna().any()]
+    return rows, metrics
+
+
+def ablation_cell(r: pd.Series, m: str) -> str:
+    """``-0.0029 ± 0.0003 better``: row minus its ablation (:func:`paired_cell` of that comparison)."""
+    return paired_cell(r, m, ABLATION_SUFFIXES)
+
+
+def ablation_lines(g: pd.DataFrame) -> list[str]:
+    """Markdown: the table of rows against their own ablations (nothing when no row has one here)."""
+    rows, metrics = ablation_rows(g)
+    if rows.empty or not metrics:
+        return []
+    head = ["row", "vs its ablation", "basis", *metrics]
+    lines = [ABLATION_NOTE, "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for _, r in rows.iterrows():
+        cells = [r["method"], r["ablation"], r["ablation_basis"], *(ablation_cell(r, m) for m in metrics)]
+        lines.append("| " + " | ".join(str(c).replace("|", "/") for c in cells) + " |")
+    return lines + [""]
 
 
 def _table_title(keys: tuple[Any, ...]) -> str:
@@ -231,6 +278,7 @@ def to_markdown(agg: pd.DataFrame, variants: dict[str, str] | None = None, *,
                 cells = [r["method"], r["paired_basis"], *(paired_cell(r, m) for m in with_diff)]
                 lines.append("| " + " | ".join(str(c).replace("|", "/") for c in cells) + " |")
             lines.append("")
+        lines += ablation_lines(g)
         test, scale, deg, _ = keys
         lines += published_lines(g, str(test), int(scale), str(deg))  # "published, not run here" rows
     if variants:

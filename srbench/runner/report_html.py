@@ -20,7 +20,15 @@ from ..result_record import TrialResult
 from ..results import KEY_PARAMS, KEY_TRAIN_SECONDS, STATUS_OK
 from .board_rows import GROUP_KEYS, method_variants
 from .board_settings import BoardSettings
-from .leaderboard import paired_cell, paired_metrics, paired_note, shown_metrics
+from .leaderboard import (
+    ABLATION_NOTE,
+    ablation_cell,
+    ablation_rows,
+    paired_cell,
+    paired_metrics,
+    paired_note,
+    shown_metrics,
+)
 from .numfmt import fmt_number
 from .report_images import image_grid
 from .report_plots import fraction_plots, loss_curves, perception_distortion
@@ -97,6 +105,24 @@ def _paired_table(g: pd.DataFrame, settings: BoardSettings) -> str:
     return "".join(parts)
 
 
+def _ablation_table(g: pd.DataFrame) -> str:
+    rows, metrics = ablation_rows(g)
+    if rows.empty or not metrics:
+        return ""
+    head = "".join(f'<th{" class=l" if i < 3 else ""}>{html.escape(c)}</th>'
+                   for i, c in enumerate(["row", "vs its ablation", "basis", *metrics]))
+    body = []
+    for _, r in rows.iterrows():
+        cells = [f'<td class="l">{html.escape(str(r[c]))}</td>' for c in ("method", "ablation", "ablation_basis")]
+        for m in metrics:
+            verdict = str(r.get(f"{m}_vs_ablation_verdict") or "")
+            cells.append(f'<td class="{html.escape(verdict.split()[0]) if verdict else ""}">'
+                         f"{html.escape(ablation_cell(r, m))}</td>")
+        body.append(f"<tr>{''.join(cells)}</tr>")
+    note = html.escape(ABLATION_NOTE).replace("`", "")
+    return f'<p class="note">{note}</p>' + _scroll(f"<table><tr>{head}</tr>{''.join(body)}</table>")
+
+
 def _tables(agg: pd.DataFrame, settings: BoardSettings) -> str:
     if agg.empty:
         return "<p>No results yet.</p>"
@@ -105,7 +131,7 @@ def _tables(agg: pd.DataFrame, settings: BoardSettings) -> str:
     for keys, g in agg.groupby(GROUP_KEYS, sort=True, dropna=False):
         test, scale, deg, frac = keys
         parts.append(f"<h3>{html.escape(str(test))}, x{scale}, {html.escape(str(deg))}, hr_fraction {frac:g}</h3>")
-        parts.append(_main_table(g, shown, settings) + _paired_table(g, settings)
+        parts.append(_main_table(g, shown, settings) + _paired_table(g, settings) + _ablation_table(g)
                      + published_html(g, str(test), int(scale), str(deg)))  # "published, not run here" rows
     return "".join(parts)
 

@@ -304,6 +304,7 @@ class AmbientMethod(ConsistencyTermMethod):
     """
 
     Options = AmbientOptions
+    ablation = {"mode": "consistency"}  # the consistency losses alone: no measurement critic
     Term = AmbientTerm
     # At 6000 steps on sr291 the quick profile's 3e-4 wrecked the output (val, 1% HR: -2.6 dB, hf_ratio 1.25
     # flagged); 3e-5 kept PSNR-Y within 0.04 dB of the consistency-only ablation with a better swd

@@ -168,6 +168,7 @@ class FewHRMethod(Method):
     """
 
     Options = FewHROptions
+    ablation = {"term": "none"}  # supervised + consistency only
     requires_paired = True
 
     @classmethod

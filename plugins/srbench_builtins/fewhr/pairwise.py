@@ -497,6 +497,7 @@ class PairwiseMethod(ConsistencyTermMethod):
     """
 
     Options = PairwiseOptions
+    ablation = {"adversarial_weight": 0.0}  # the critic still trains; G no longer hears it
     Term = PairwiseTerm
 
     def setup(self, data: Any) -> None:

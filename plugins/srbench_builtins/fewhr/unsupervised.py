@@ -128,6 +128,7 @@ class UnsupervisedMethod(ConsistencyTermMethod):
     """
 
     Options = UnsupervisedOptions
+    ablation = {"adversarial_weight": 0.0}
     Term = UnsupervisedTerm
     requires_hr_pool = True
 

@@ -125,6 +125,7 @@ class SRGANMethod(Method):
     """
 
     Options = SRGANOptions
+    ablation = {"adversarial_weight": 0.0}  # its own schedule and network, content loss only
     requires_paired = True
 
     # -- setup ------------------------------------------------------------------------------
