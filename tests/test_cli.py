@@ -186,6 +186,27 @@ def test_dry_run_lists_the_trials_and_writes_nothing(capsys, tmp_path: Path) -> 
     assert code == 0, err
     lines = stdout.strip().splitlines()
     assert lines[0] == f"srbench: 4 planned trials in {out}: 2 to train, 2 to score; nothing run (--dry-run)"
-    assert sorted(line.split()[0] for line in lines[1:]) == ["score", "score", "train", "train"]
-    assert any("srresnet hr_fraction 1 seed 1" in line for line in lines[1:])
+    assert sorted(line.split()[0] for line in lines[2:]) == ["score", "score", "train", "train"]
+    assert any("srresnet hr_fraction 1 seed 1" in line for line in lines[2:])
     assert not out.exists()
+    assert lines[1] == "srbench: training left: 2 trials, no estimate (no finished trial of their method in this folder)"
+
+
+def test_dry_run_estimates_the_training_left_from_the_folders_finished_trials(capsys, tmp_path: Path) -> None:
+    import json
+
+    out = tmp_path / "out"
+    common = ["--methods", "srresnet", "--dataset", "synthetic", "--profile", "smoke", "--hr-fraction", "1",
+              "--scale", "2", "--out", str(out), "--no-progress"]
+    assert run_cli(capsys, "run", *common, "--seeds", "1")[0] == 0
+    record = json.loads(next((out / "trials").glob("srresnet-*/result.json")).read_text())
+    seconds = record["cost"]["train_seconds"]
+    code, stdout, err = run_cli(capsys, "run", "--dry-run", *common, "--seeds", "3")
+    assert code == 0, err
+    lines = stdout.strip().splitlines()
+    assert lines[1].startswith(f"srbench: training left: about {2 * seconds / 3600:.1f} h, one trial at a time, "
+                               "for the 2 of 2 trials with an estimate")
+    trains = [line for line in lines if line.startswith("train")]
+    assert len(trains) == 2 and all(f"~{seconds:.0f} s (1 finished trial like it)" in line for line in trains)
+    code, stdout, _ = run_cli(capsys, "run", "--dry-run", *common, "--seeds", "2", "--set", "srresnet.lr=2e-3")
+    assert "(1 finished trial of the method, other options)" in stdout  # another option: the method's cost

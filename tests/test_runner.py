@@ -273,3 +273,24 @@ def test_planned_actions_say_what_a_run_would_do_from_the_folder_alone(tmp_path,
     (tmp_path / "kept.pt").rename(toy_dir / "checkpoint.pt")
     (toy_dir / "result.json").unlink()
     assert actions()["toy"] == (ACTION_RESUME, "from its checkpoint")
+
+
+def test_training_estimates_prefer_trials_like_it_and_never_invent_one():
+    from srbench.result_record import TrialResult
+    from srbench.runner.estimates import training_estimates
+
+    def record(method, options, seconds, status="ok", profile="standard"):
+        return TrialResult.from_dict({"trial_id": f"{method}-{seconds}", "status": status, "reason": "",
+                                      "spec": {"method": method, "method_options": options,
+                                               "profile": {"name": profile}},
+                                      "cost": {"train_seconds": seconds}, "metrics": {}})
+
+    records = [record("a", {"w": 1}, 100.0), record("a", {"w": 1}, 300.0), record("a", {"w": 0}, 50.0),
+               record("a", {"w": 1}, 9999.0, status="failed"), record("a", {"w": 1}, 7.0, profile="quick")]
+    spec = {"method": "a", "method_options": {"w": 1}, "profile": {"name": "standard"}}
+    like, other, none, quick = training_estimates(
+        [spec, {**spec, "method_options": {"w": 2}}, {**spec, "method": "b"},
+         {**spec, "profile": {"name": "quick"}}], records)
+    assert (like.seconds, like.count, like.like) == (200.0, 2, True)  # the failed trial does not count
+    assert (other.seconds, other.count, other.like) == (150.0, 3, False) and "other options" in other.basis
+    assert none is None and quick.seconds == 7.0  # another profile is another cost

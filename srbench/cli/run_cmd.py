@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 from ..config import RunConfig, apply_set_overrides, load_config_file, update_config
@@ -133,17 +134,38 @@ def main(args: argparse.Namespace, system: PluginSystem) -> int:
 
 
 def dry_run(config: RunConfig, system: PluginSystem) -> int:
-    """Print what ``srbench run`` would do with each planned trial in ``config.out``; nothing is written."""
-    from ..runner.runner import Runner
+    """Print what ``srbench run`` would do with each planned trial in ``config.out``, and how long the
+    training left should take (from the folder's finished trials); nothing is written."""
+    from ..result_record import read_records
+    from ..runner.estimates import training_estimates
+    from ..runner.runner import ACTION_RESUME, ACTION_TRAIN, Runner
 
     actions = Runner(config, system, progress=False).planned_actions()
     counts = Counter(planned.action for planned in actions)
     summary = ", ".join(f"{counts[a]} to {a}" for a in ("train", "resume", "score", "reuse") if a in counts)
     print(f"srbench: {len(actions)} planned trials in {config.out}: {summary}; nothing run (--dry-run)")
+    to_train = [p for p in actions if p.action in (ACTION_TRAIN, ACTION_RESUME)]
+    records = read_records(config.out) if to_train and Path(config.out).is_dir() else []
+    estimates = dict(zip((p.trial.trial_id for p in to_train),
+                         training_estimates((p.trial.spec.to_dict() for p in to_train), records)))
+    known = [e for e in estimates.values() if e is not None]
+    if to_train and not known:
+        print(f"srbench: training left: {len(to_train)} trials, no estimate (no finished trial of their method "
+              "in this folder)")
+    elif to_train:
+        hours = sum(e.seconds for e in known) / 3600
+        unknown = len(to_train) - len(known)
+        print(f"srbench: training left: about {hours:.1f} h, one trial at a time, for the {len(known)} of "
+              f"{len(to_train)} trials with an estimate (the mean train_seconds of this folder's finished trials "
+              f"of their method; a resumed trial counted whole)" + (f"; {unknown} without: no finished trial of "
+                                                                    "their method here" if unknown else ""))
     width = max((len(p.trial.trial_id) for p in actions), default=0)
     for planned in actions:
         spec = planned.trial.spec
         detail = f"  {planned.detail}" if planned.detail else ""
+        estimate = estimates.get(planned.trial.trial_id)
+        if estimate is not None:
+            detail += f"  ~{estimate.seconds:.0f} s ({estimate.basis})"
         print(f"{planned.action:<7} {planned.trial.trial_id:<{width}}  {spec.method} hr_fraction {spec.hr_fraction:g} "
               f"seed {spec.seed}{detail}")
     return 0
