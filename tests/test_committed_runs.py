@@ -34,6 +34,8 @@ DERIVED_BOARDS: dict[str, tuple[str, tuple[str, ...], str | None]] = {
     "standard_sr291_x4_f1_seeds3_bicubic-srresnet-srgan_cpu2.csv": (
         "standard_sr291", ("bicubic-x4-f1-*", "srgan-x4-f1-*", "srresnet-x4-f1-s0-4ec4b30b6c",
                            "srresnet-x4-f1-s1-303c8ea555", "srresnet-x4-f1-s2-ad4beaba18"), None),
+    # the few-HR sweep as it stands: every record of its folder (and its plot, the .svg beside it)
+    "standard_sr291_x4_fewhr-sweep_cpu2.csv": ("standard_sr291", ("*",), "swd"),
 }
 
 

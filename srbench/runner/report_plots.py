@@ -209,7 +209,7 @@ def _fraction_panels(agg: pd.DataFrame, settings: BoardSettings, variants: Mappi
             direction = settings.metric(metric).direction_text
             panels.append(svg_plot(series, title=f"{metric} vs hr_fraction ({test})", xlabel="hr_fraction"
                                    + (" (log scale)" if log_x else ""), ylabel=f"{metric} ({direction})",
-                                   lines=True, x_ticks=fractions, log_x=log_x))
+                                   lines=True, x_ticks=fractions, log_x=log_x, width=660))
     return [p for p in panels if p]
 
 
