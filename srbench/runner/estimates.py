@@ -1,6 +1,6 @@
 """How long the trials a run would train should take, from the finished trials of the same folder.
 
-A sweep that spans sittings (``srbench run --dry-run`` over a committed run folder) is planned by
+A sweep run in several goes (``srbench run --dry-run`` over a committed run folder) is planned by
 its cost: a trial's estimate is the mean ``train_seconds`` of the folder's finished trials of the
 same method, options and profile; failing that, of the same method and profile with other options
 (a variant usually costs what its method does: an ablation can cost less). Neither exists for a
