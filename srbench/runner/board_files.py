@@ -47,7 +47,7 @@ def write_leaderboard(out: Path, registries: Registries | None = None, *, rank_b
         csv_path, index=False)
     md_path.write_text(to_markdown(agg, variants, settings=settings))
     tmp = html_path.with_name(html_path.name + ".tmp")
-    tmp.write_text(render_report(out, agg, results, settings))
+    tmp.write_text(render_report(out, agg, results, settings, variants))
     tmp.replace(html_path)
     figure, figure_path = fraction_figure(agg, settings, variants), out / FRACTION_FIGURE
     if figure:

@@ -213,9 +213,16 @@ def ablation_rows(g: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     return rows, metrics
 
 
-def ablation_cell(r: pd.Series, m: str) -> str:
-    """``-0.0029 ± 0.0003 better``: row minus its ablation (:func:`paired_cell` of that comparison)."""
-    return paired_cell(r, m, ABLATION_SUFFIXES)
+def comparison_lines(rows: pd.DataFrame, label_columns: dict[str, str], metrics: list[str],
+                     suffixes: tuple[str, ...]) -> list[str]:
+    """Markdown: a table of paired comparisons, the ``label_columns`` (heading -> column) then one cell
+    per metric (:func:`paired_cell` of that comparison), and a blank line."""
+    head = [*label_columns, *metrics]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for _, r in rows.iterrows():
+        cells = [*(r[c] for c in label_columns.values()), *(paired_cell(r, m, suffixes) for m in metrics)]
+        lines.append("| " + " | ".join(str(c).replace("|", "/") for c in cells) + " |")
+    return lines + [""]
 
 
 def ablation_lines(g: pd.DataFrame) -> list[str]:
@@ -223,12 +230,8 @@ def ablation_lines(g: pd.DataFrame) -> list[str]:
     rows, metrics = ablation_rows(g)
     if rows.empty or not metrics:
         return []
-    head = ["row", "vs its ablation", "basis", *metrics]
-    lines = [ABLATION_NOTE, "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    for _, r in rows.iterrows():
-        cells = [r["method"], r["ablation"], r["ablation_basis"], *(ablation_cell(r, m) for m in metrics)]
-        lines.append("| " + " | ".join(str(c).replace("|", "/") for c in cells) + " |")
-    return lines + [""]
+    labels = {"row": "method", "vs its ablation": "ablation", "basis": "ablation_basis"}
+    return [ABLATION_NOTE, "", *comparison_lines(rows, labels, metrics, ABLATION_SUFFIXES)]
 
 
 def _table_title(keys: tuple[Any, ...]) -> str:
@@ -272,12 +275,8 @@ def to_markdown(agg: pd.DataFrame, variants: dict[str, str] | None = None, *,
         others = g[g["paired_basis"].astype(str).ne("reference") & g["paired_basis"].astype(str).ne("")] \
             if "paired_basis" in g else g.iloc[0:0]
         if with_diff and len(others):
-            head = [f"vs {g['reference'].iloc[0]}", "basis", *with_diff]
-            lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-            for _, r in others.iterrows():
-                cells = [r["method"], r["paired_basis"], *(paired_cell(r, m) for m in with_diff)]
-                lines.append("| " + " | ".join(str(c).replace("|", "/") for c in cells) + " |")
-            lines.append("")
+            labels = {f"vs {g['reference'].iloc[0]}": "method", "basis": "paired_basis"}
+            lines += comparison_lines(others, labels, with_diff, PAIRED_SUFFIXES)
         lines += ablation_lines(g)
         test, scale, deg, _ = keys
         lines += published_lines(g, str(test), int(scale), str(deg))  # "published, not run here" rows

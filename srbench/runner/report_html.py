@@ -10,7 +10,7 @@ loss curves.
 from __future__ import annotations
 
 import html
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -22,7 +22,6 @@ from .board_rows import GROUP_KEYS, method_variants
 from .board_settings import BoardSettings
 from .leaderboard import (
     ABLATION_NOTE,
-    ablation_cell,
     ablation_rows,
     paired_cell,
     paired_metrics,
@@ -30,6 +29,7 @@ from .leaderboard import (
     shown_metrics,
 )
 from .numfmt import fmt_number
+from .paired import ABLATION_SUFFIXES, PAIRED_SUFFIXES
 from .report_images import image_grid
 from .report_plots import fraction_plots, loss_curves, perception_distortion
 
@@ -84,24 +84,31 @@ def _main_table(g: pd.DataFrame, shown: list[str], settings: BoardSettings) -> s
     return _scroll(f"<table><tr>{head}</tr>{''.join(rows)}</table>")
 
 
+def _comparison_table(rows: pd.DataFrame, label_columns: dict[str, str], metrics: list[str],
+                      suffixes: tuple[str, ...]) -> str:
+    """A table of paired comparisons: the ``label_columns`` (heading -> column), then one cell per metric."""
+    heads = [*label_columns, *metrics]
+    head = "".join(f'<th{" class=l" if i < len(label_columns) else ""}>{html.escape(c)}</th>'
+                   for i, c in enumerate(heads))
+    body = []
+    for _, r in rows.iterrows():
+        cells = [f'<td class="l">{html.escape(str(r[c]))}</td>' for c in label_columns.values()]
+        for m in metrics:
+            verdict = str(r.get(f"{m}{suffixes[2]}") or "")
+            cells.append(f'<td class="{html.escape(verdict.split()[0]) if verdict else ""}">'
+                         f"{html.escape(paired_cell(r, m, suffixes))}</td>")
+        body.append(f"<tr>{''.join(cells)}</tr>")
+    return _scroll(f"<table><tr>{head}</tr>{''.join(body)}</table>")
+
+
 def _paired_table(g: pd.DataFrame, settings: BoardSettings) -> str:
     note = paired_note(g, settings)
     parts = [f'<p class="note">{html.escape(note).replace("**", "")}</p>'] if note else []
     with_diff, _ = paired_metrics(g)
     others = g[~g["paired_basis"].astype(str).isin(["reference", ""])] if "paired_basis" in g else g.iloc[0:0]
     if with_diff and len(others):
-        head = "".join(f'<th{" class=l" if i < 2 else ""}>{html.escape(c)}</th>'
-                       for i, c in enumerate([f"vs {g['reference'].iloc[0]}", "basis", *with_diff]))
-        rows = []
-        for _, r in others.iterrows():
-            cells = [f'<td class="l">{html.escape(str(r["method"]))}</td>',
-                     f'<td class="l">{html.escape(str(r["paired_basis"]))}</td>']
-            for m in with_diff:
-                verdict = str(r.get(f"{m}_verdict") or "")
-                cells.append(f'<td class="{html.escape(verdict.split()[0]) if verdict else ""}">'
-                             f"{html.escape(paired_cell(r, m))}</td>")
-            rows.append(f"<tr>{''.join(cells)}</tr>")
-        parts.append(_scroll(f"<table><tr>{head}</tr>{''.join(rows)}</table>"))
+        labels = {f"vs {g['reference'].iloc[0]}": "method", "basis": "paired_basis"}
+        parts.append(_comparison_table(others, labels, with_diff, PAIRED_SUFFIXES))
     return "".join(parts)
 
 
@@ -109,18 +116,9 @@ def _ablation_table(g: pd.DataFrame) -> str:
     rows, metrics = ablation_rows(g)
     if rows.empty or not metrics:
         return ""
-    head = "".join(f'<th{" class=l" if i < 3 else ""}>{html.escape(c)}</th>'
-                   for i, c in enumerate(["row", "vs its ablation", "basis", *metrics]))
-    body = []
-    for _, r in rows.iterrows():
-        cells = [f'<td class="l">{html.escape(str(r[c]))}</td>' for c in ("method", "ablation", "ablation_basis")]
-        for m in metrics:
-            verdict = str(r.get(f"{m}_vs_ablation_verdict") or "")
-            cells.append(f'<td class="{html.escape(verdict.split()[0]) if verdict else ""}">'
-                         f"{html.escape(ablation_cell(r, m))}</td>")
-        body.append(f"<tr>{''.join(cells)}</tr>")
+    labels = {"row": "method", "vs its ablation": "ablation", "basis": "ablation_basis"}
     note = html.escape(ABLATION_NOTE).replace("`", "")
-    return f'<p class="note">{note}</p>' + _scroll(f"<table><tr>{head}</tr>{''.join(body)}</table>")
+    return f'<p class="note">{note}</p>' + _comparison_table(rows, labels, metrics, ABLATION_SUFFIXES)
 
 
 def _tables(agg: pd.DataFrame, settings: BoardSettings) -> str:
@@ -143,8 +141,10 @@ def _notes(results: Sequence[TrialResult]) -> str:
 
 
 def render_report(out: Path, agg: pd.DataFrame, results: Sequence[TrialResult],
-                  settings: BoardSettings) -> str:
-    """The whole page as a string."""
+                  settings: BoardSettings, variants: Mapping[str, str] | None = None) -> str:
+    """The whole page as a string; ``variants``: :func:`~.board_rows.method_variants` of ``results``
+    when the caller has it already."""
+    variants = method_variants(results) if variants is None else variants
     n_ok = sum(r.status == STATUS_OK for r in results)
     rank = settings.metric(settings.rank_by)
     flags = "; ".join(sorted(set(settings.flag_texts().values())))
@@ -157,7 +157,7 @@ def render_report(out: Path, agg: pd.DataFrame, results: Sequence[TrialResult],
         f"<h2>Perception-distortion plane</h2>{perception_distortion(agg, results, settings)}"
         f"<h2>Leaderboard</h2>{_tables(agg, settings)}"
         f"{_notes(results)}"
-        f"{fraction_plots(agg, settings, method_variants(results))}"
+        f"{fraction_plots(agg, settings, variants)}"
         f"<h2>Images</h2><p class=\"note\">Central crops. LR shown enlarged without interpolation. "
         "G(HR): the network applied to the HR image (the SRGAN report's ultra-resolution).</p>"
         f"{image_grid(out, results)}"
