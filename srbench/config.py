@@ -57,6 +57,9 @@ class RunConfig:
                                      "validation split of --dataset only, scored as DATASET/val)")
     scale: int = option(4, "super-resolution factor: 2, 3 or 4")
     degradation: str = option("bicubic", "HR-to-LR operator (see 'srbench list degradations')")
+    paired_degradation: str = option("", "HR-to-LR operator of the paired images only, when it is not --degradation "
+                                         "(a domain gap: bicubic paired LR beside blind LR-only and test LR); "
+                                         "empty = --degradation")
     hr_source: str = option("paired", "unpaired HR pool: 'paired', 'none' or a dataset (folder:PATH)")
     seeds: int = option(1, "number of seeds; trials run with seeds 0..N-1")
     profile: str = option("quick", "budget: smoke, quick, standard or full")

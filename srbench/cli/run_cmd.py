@@ -51,6 +51,10 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     a("--scale", metavar="S", default=None, help=f"SR factor: 2, 3 or 4 [default: {d.scale}]")
     a("--degradation", metavar="NAME", default=None,
       help=f"HR-to-LR operator (see 'srbench list degradations') [default: {d.degradation}]")
+    a("--paired-degradation", metavar="NAME", default=None,
+      help="HR-to-LR operator of the paired images only, at its default options: a domain gap between the "
+           "paired and the LR-only images (e.g. bicubic beside --degradation blind; the test LR follows "
+           "--degradation) [default: --degradation]")
     a("--hr-source", metavar="SRC", default=None,
       help="unpaired HR for discriminators: 'paired' (the paired subset's HR), 'none', or a dataset such as "
            f"folder:PATH [default: {d.hr_source}]")
@@ -88,9 +92,9 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     return p
 
 
-FLAGS = ("methods", "hr_fraction", "dataset", "test_datasets", "eval_split", "scale", "degradation", "hr_source",
-         "seeds", "profile", "out", "device", "metrics", "deterministic", "amp", "executor", "ray_address", "retries",
-         "rank_by", "reference", "realism")
+FLAGS = ("methods", "hr_fraction", "dataset", "test_datasets", "eval_split", "scale", "degradation",
+         "paired_degradation", "hr_source", "seeds", "profile", "out", "device", "metrics", "deterministic", "amp",
+         "executor", "ray_address", "retries", "rank_by", "reference", "realism")
 
 
 def config_from_args(args: argparse.Namespace) -> RunConfig:

@@ -191,8 +191,10 @@ def _paired_hr(images: Sequence[Image], manifest: SplitManifest, degradation: De
 
 
 def _extract_train(images: Sequence[Image], manifest: SplitManifest, degradation: Degradation, seed: int,
-                   patch: int, per_image: int) -> tuple[_Extracted, _Extracted]:
-    """LR patches and images of both subsets (HR is added to the paired one by :func:`_paired_hr`)."""
+                   patch: int, per_image: int,
+                   paired_degradation: Degradation | None = None) -> tuple[_Extracted, _Extracted]:
+    """LR patches and images of both subsets (HR is added to the paired one by :func:`_paired_hr`); the paired
+    LR is made by ``paired_degradation`` when given."""
     s = degradation.scale
     lp = patch // s
     paired_ids = set(manifest.paired_ids)
@@ -205,9 +207,11 @@ def _extract_train(images: Sequence[Image], manifest: SplitManifest, degradation
     for img in images:
         _check_fits(img, patch, s, "training image")
         hr = _hr_of(img, s)
-        lr = degrade_image(hr, degradation, seed, img.id)
+        paired_image = img.id in paired_ids
+        lr = degrade_image(hr, paired_degradation if paired_image and paired_degradation else degradation, seed,
+                           img.id)
         pos = _train_positions(hr, degradation, seed, img.id, patch, per_image)
-        if img.id in paired_ids:
+        if paired_image:
             p_lr.append(_crop(lr, pos, lp, 1))
             p_ids += [img.id] * per_image
             p_lr_img.append(lr)
@@ -239,8 +243,13 @@ def _extract_hr_pool(images: Sequence[Image], scale: int, seed: int, patch: int,
 
 # -- cache ----------------------------------------------------------------------------------------
 
+def _degradation_key(degradation: Degradation) -> dict[str, Any]:
+    return {"degradation": f"{type(degradation).__module__}.{type(degradation).__qualname__}",
+            "degradation_options": _options_repr(degradation.options)}
+
+
 def _cache_key(images: Sequence[Image], degradation: Degradation, profile: Profile, hr_fraction: float,
-               seed: int, hr_source: "str | Sequence[Image]") -> str:
+               seed: int, hr_source: "str | Sequence[Image]", paired_degradation: Degradation | None) -> str:
     source: Any = hr_source if isinstance(hr_source, str) else {
         "ids": [i.id for i in hr_source], "sizes": [list(i.pixels.shape) for i in hr_source],
         "content": _content_hash(hr_source)}
@@ -249,8 +258,7 @@ def _cache_key(images: Sequence[Image], degradation: Degradation, profile: Profi
         "ids": [i.id for i in images],
         "sizes": [list(i.pixels.shape) for i in images],
         "content": _content_hash(images),
-        "degradation": f"{type(degradation).__module__}.{type(degradation).__qualname__}",
-        "degradation_options": _options_repr(degradation.options),
+        **_degradation_key(degradation),
         "scale": degradation.scale,
         "patch_size": profile.patch_size,
         "patches_per_image": profile.patches_per_image,
@@ -258,6 +266,8 @@ def _cache_key(images: Sequence[Image], degradation: Degradation, profile: Profi
         "seed": seed,
         "hr_source": source,
     }
+    if paired_degradation is not None:  # absent otherwise, so caches made before it stay valid
+        key["paired_degradation"] = _degradation_key(paired_degradation)
     return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()
 
 
@@ -291,6 +301,7 @@ def build_training_data(
     profile: Profile,
     hr_source: "str | list[Image]" = "paired",
     cache_dir: Path | None = None,
+    paired_degradation: Degradation | None = None,
 ) -> tuple[TrainingData, SplitManifest]:
     """Build what a method trains on, following the few-HR access contract.
 
@@ -303,13 +314,18 @@ def build_training_data(
     :param hr_source: ``"paired"`` (HR pool = the paired HR patches, drawn independently;
         ``None`` when nothing is paired), ``"none"`` (no pool) or a list of HR images.
     :param cache_dir: when given, extracted tensors are saved there and reused.
+    :param paired_degradation: the operator that makes the paired images' LR, when it is not ``degradation``
+        (a domain gap between the paired and the LR-only images); same scale.
     :returns: the training data and the split manifest.
-    :raises UsageError: for a bad fraction, hr_source or patch size.
+    :raises UsageError: for a bad fraction, hr_source, patch size or paired_degradation scale.
     :raises DataError: for duplicate ids or an image smaller than a patch.
     """
     if isinstance(hr_source, str) and hr_source not in HR_SOURCES:
         raise UsageError(f"--hr-source {hr_source!r}: expected paired, none or a dataset name")
     scale = degradation.scale
+    if paired_degradation is not None and paired_degradation.scale != scale:
+        raise UsageError(f"paired degradation {paired_degradation.describe()}: scale {paired_degradation.scale}, "
+                         f"expected the degradation's {scale}")
     patch, per_image = _check_profile(profile, scale)
     _unique_ids(train_images, "training image")
     manifest = split_by_hr_fraction([i.id for i in train_images], hr_fraction, seed)
@@ -317,13 +333,15 @@ def build_training_data(
     payload: dict[str, Any] | None = None
     cache_path: Path | None = None
     if cache_dir is not None:
-        key = _cache_key(train_images, degradation, profile, manifest.hr_fraction, seed, hr_source)
+        key = _cache_key(train_images, degradation, profile, manifest.hr_fraction, seed, hr_source,
+                         paired_degradation)
         cache_path = Path(cache_dir) / f"train-{key[:32]}.pt"
         payload = _load_cache(cache_path)
     if payload is not None:
         paired, lr_only = _Extracted.from_dict(payload["paired"]), _Extracted.from_dict(payload["lr_only"])
     else:
-        paired, lr_only = _extract_train(train_images, manifest, degradation, seed, patch, per_image)
+        paired, lr_only = _extract_train(train_images, manifest, degradation, seed, patch, per_image,
+                                         paired_degradation)
         if cache_path is not None:
             _save_cache(cache_path, {"format": CACHE_FORMAT, "paired": paired.to_dict(), "lr_only": lr_only.to_dict()})
     # HR is never cached (see _Extracted.to_dict): crops of the images this split may show.
@@ -343,6 +361,7 @@ def build_training_data(
         hr_pool=None if pool is None else make(HRPool, pool, "hr_pool"),
         scale=scale,
         degradation=degradation,
+        paired_degradation=paired_degradation,
     )
     return data, manifest
 

@@ -7,7 +7,8 @@ A method sees exactly:
   this object was built, so no attribute, closure or reference chain leads to it; its ids are
   opaque (``"lr-only-00007"``: the 8th LR-only image), so they name no file or dataset entry;
 * ``hr_pool``: unpaired HR patches (``--hr-source``) or ``None``;
-* ``scale`` and ``degradation`` (assumed known).
+* ``scale`` and ``degradation`` (assumed known: the distribution, never an image's own draw), and
+  ``paired_degradation`` when the paired LR was made by another operator (``--paired-degradation``).
 
 Test images never enter this module. Patches are stored once as ``uint8`` tensors and batches
 are drawn with the object's own seeded generator (its state is checkpointed), so data loading
@@ -141,6 +142,9 @@ class TrainingData:
     hr_pool: HRPool | None
     scale: int
     degradation: Degradation
+    #: What made the paired LR when it is not ``degradation`` (``--paired-degradation``: a domain gap between the
+    #: paired and the LR-only images; the test LR follows ``degradation``); None = ``degradation``.
+    paired_degradation: Degradation | None = None
 
     @classmethod
     def empty(cls, scale: int, degradation: Degradation) -> "TrainingData":

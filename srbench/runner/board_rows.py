@@ -33,8 +33,9 @@ def _version(spec: dict[str, Any]) -> str:
 #: Spec fields besides the method's options that make trials of one method differ within a table
 #: (the table's own keys and the seed aside): a row never averages two profiles, training sets or
 #: revisions of a network, loss, degradation or dataset (``component_versions``).
-_SETTING_FIELDS = ("dataset", "hr_source", "deterministic", "amp")
+_SETTING_FIELDS = ("dataset", "hr_source", "paired_degradation", "deterministic", "amp")
 _SETTING_TABLES = ("profile", "degradation_options", "component_versions")
+_COMPONENT_PREFIX = "component_versions."
 
 
 def _settings(spec: dict[str, Any]) -> dict[str, Any]:
@@ -103,6 +104,9 @@ def method_variants(results: Records) -> dict[str, str]:
         opts = {label: o for label, (o, _) in variants.items()}
         differing = sorted(k for k in set().union(*opts.values())
                            if len({json.dumps(o.get(k), sort_keys=True) for o in opts.values()}) > 1)
+        if any(not k.startswith(_COMPONENT_PREFIX) for k in differing):
+            # a component version follows from the setting that names the component (paired_degradation=...)
+            differing = [k for k in differing if not k.startswith(_COMPONENT_PREFIX)]
         several_versions = len({v for _, v in variants.values()}) > 1
         for label, (o, version) in variants.items():
             parts = [f"{k}={_option_text(o.get(k))}" for k in differing]

@@ -32,6 +32,7 @@ from ..data.pipeline import build_test_set, build_training_data
 from ..errors import (DataError, DivergedError, IncompatibleError, OutputError, PluginLoadError, SrbenchError,
                       UsageError)
 from ..interfaces.dataset import Dataset, Split
+from ..interfaces.degradation import Degradation
 from ..interfaces.method import Method, MethodContext
 from ..interfaces.metric import Metric
 from ..options import NoOptions, convert_value, options_to_dict, parse_options
@@ -191,6 +192,8 @@ class Runner:
         self.degradation_options = parse_options(self.degradation_cls.Options, config.degradation_options,
                                                  f"options of degradation {config.degradation!r}")
         self.degradation = self.degradation_cls(config.scale, self.degradation_options)
+        #: The paired images' operator when ``--paired-degradation`` names one (at its default options), else None.
+        self.paired_degradation = self._paired_degradation()
         self.metric_stamps: dict[str, MetricStamp] = {}
         self.metrics = self._create_metrics()
         self.hr_source_images = self._resolve_hr_source()
@@ -306,8 +309,10 @@ class Runner:
         choose their networks through options; a network a method hard-codes is covered by the
         method's own revision).
         """
-        entry = self.registries.degradations.get(self.config.degradation)
-        out = {f"degradations/{entry.name}": component_version(entry.version, entry.factory)}
+        out = {}
+        for name in filter(None, (self.config.degradation, self.config.paired_degradation)):
+            entry = self.registries.degradations.get(name)
+            out[f"degradations/{entry.name}"] = component_version(entry.version, entry.factory)
         for spec, version in self._dataset_versions.items():
             out[f"datasets/{spec}"] = version
         for value in method_options.values():
@@ -321,6 +326,21 @@ class Runner:
     def _dataset_version(self, spec: str, dataset: Dataset) -> str:
         """``"VERSION/rN"`` of an open dataset: its plugin's version and its ``revision``."""
         return component_version(self.registries.datasets.get(parse_dataset_spec(spec)[0]).version, dataset)
+
+    def _paired_degradation(self) -> Degradation | None:
+        """``--paired-degradation``'s operator at its default options; None when not set (the paired LR is
+        made like the rest)."""
+        name = self.config.paired_degradation
+        if not name:
+            return None
+        if name == self.config.degradation and not self.config.degradation_options:
+            raise UsageError(f"--paired-degradation {name}: the same as --degradation, so no domain gap; leave it "
+                             "out, or name another operator")
+        try:
+            cls = self.registries.degradations.get(name).factory
+        except UsageError as exc:
+            raise UsageError(f"--paired-degradation {name}: {exc}") from None
+        return cls(self.config.scale, parse_options(cls.Options, {}, f"options of degradation {name!r}"))
 
     def _resolve_hr_source(self) -> str | list[Any]:
         src = self.config.hr_source
@@ -409,7 +429,7 @@ class Runner:
                 degradation_options=options_to_dict(self.degradation_options), hr_fraction=fraction,
                 hr_source=self.config.hr_source, seed=seed, profile=_profile_dict(self.profile),
                 deterministic=self.config.deterministic, amp=self.config.amp, method_version=version,
-                component_versions=components)
+                component_versions=components, paired_degradation=self.config.paired_degradation)
             return PlannedTrial(spec, cls, opts)
         return make
 
@@ -620,7 +640,7 @@ class Runner:
             data, manifest = build_training_data(
                 open_dataset(self.config.dataset, self.registries).images("train"), degradation=self.degradation,
                 hr_fraction=fraction, seed=seed, profile=self.profile, hr_source=self.hr_source_images,
-                cache_dir=self.out / "cache")
+                cache_dir=self.out / "cache", paired_degradation=self.paired_degradation)
             gc.collect()  # the dataset and its decoded images (LR-only HR among them) go now
             self._data = (key, data, manifest, data.rng_state())
         _, data, manifest, rng = self._data

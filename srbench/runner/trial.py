@@ -23,6 +23,9 @@ class TrialSpec:
         (``"0.1.0/r1"``): a new release or revision makes new trials.
     :param test_datasets: the test sets of the run that trained it, for the record; not in the id: a
         trial is scored on further test sets (or the validation split) from its checkpoint.
+    :param paired_degradation: the operator that made the paired images' LR when it is not ``degradation``
+        (a domain gap between the paired and the LR-only images); empty = ``degradation``. Left out of
+        :meth:`to_dict`, and so of the id, when empty: trials from before it existed keep their ids.
     :param component_versions: ``KIND/NAME -> "VERSION/rN"`` of the degradation, the training data and the
         networks and losses the method's options name (:meth:`Runner.component_versions`): a
         changed operator, dataset or network makes new trials too.
@@ -43,10 +46,13 @@ class TrialSpec:
     amp: bool = False
     method_version: str = ""
     component_versions: dict[str, str] = field(default_factory=dict)
+    paired_degradation: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["test_datasets"] = list(self.test_datasets)
+        if not self.paired_degradation:
+            del d["paired_degradation"]
         return d
 
     @property
