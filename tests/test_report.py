@@ -148,13 +148,20 @@ def test_variant_rows_are_named_by_what_sets_them_apart_in_the_legend():
 
     from srbench.plugin_manager import load_plugins
     from srbench.runner.board_settings import BoardSettings
-    from srbench.runner.report_plots import fraction_figure
+    from srbench.runner.report_plots import fraction_figure, fraction_panels
 
     agg = pd.DataFrame({"method": ["fewhr[aa]", "fewhr[aa]", "fewhr[bb]", "fewhr[bb]"],
                         "test_dataset": ["set5"] * 4, "hr_fraction": [0.01, 0.05, 0.01, 0.05],
                         "psnr_y": [28.3, 28.6, 28.4, 28.5], "psnr_y_ci95": [0.1, 0.2, float("nan"), 0.1]})
     settings = BoardSettings.from_registries(load_plugins().registries)
-    figure = fraction_figure(agg, settings, {"fewhr[aa]": "term=pairwise", "fewhr[bb]": "term=none"})
-    assert "fewhr (term=pairwise)" in figure and "fewhr (term=none)" in figure and "fewhr[aa]" not in figure
+    long_name = "term=pairwise, term_options=[\"critic_lr=2e-4\", \"blur_probability=0\"]"
+    panels = fraction_panels(agg, settings, {"fewhr[aa]": long_name, "fewhr[bb]": "term=none"})
+    figure = fraction_figure(panels)
+    assert "fewhr (term=pairwise" in figure and "fewhr (term=none)" in figure and "fewhr[aa]" not in figure
     assert "psnr_y vs hr_fraction (set5)" in figure and "(log scale)" not in figure  # 0.01 to 0.05: under 10x
-    assert fraction_figure(agg[agg["hr_fraction"] == 0.01], settings) == ""
+    # each panel knows the size it was drawn at (wider than asked: the long legend), and the figure holds them
+    for panel in panels:
+        drawn = re.search(r'<svg [^>]*width="(\d+)" height="(\d+)"', panel.svg)
+        assert drawn and (int(drawn[1]), int(drawn[2])) == (panel.width, panel.height)
+    assert panels[0].width > 660 and f'width="{sum(p.width for p in panels[:2])}"' in figure.split(">", 1)[0]
+    assert fraction_figure(fraction_panels(agg[agg["hr_fraction"] == 0.01], settings, {})) == ""

@@ -16,7 +16,7 @@ from .board_rows import method_variants
 from .board_settings import BoardSettings
 from .leaderboard import _NAME, build_leaderboard, metric_columns, to_markdown
 from .report_html import render_report
-from .report_plots import fraction_figure
+from .report_plots import fraction_figure, fraction_panels
 
 if TYPE_CHECKING:
     from ..registry import Registries
@@ -46,10 +46,11 @@ def write_leaderboard(out: Path, registries: Registries | None = None, *, rank_b
     agg.drop(columns=[_NAME]).assign(variant=[variants.get(m, "") for m in agg["method"]]).to_csv(
         csv_path, index=False)
     md_path.write_text(to_markdown(agg, variants, settings=settings))
+    panels = fraction_panels(agg, settings, variants)
     tmp = html_path.with_name(html_path.name + ".tmp")
-    tmp.write_text(render_report(out, agg, results, settings, variants))
+    tmp.write_text(render_report(out, agg, results, settings, variants, panels))
     tmp.replace(html_path)
-    figure, figure_path = fraction_figure(agg, settings, variants), out / FRACTION_FIGURE
+    figure, figure_path = fraction_figure(panels), out / FRACTION_FIGURE
     if figure:
         figure_path.write_text(figure)
     else:

@@ -31,7 +31,7 @@ from .leaderboard import (
 from .numfmt import fmt_number
 from .paired import ABLATION_SUFFIXES, PAIRED_SUFFIXES
 from .report_images import image_grid
-from .report_plots import fraction_plots, loss_curves, perception_distortion
+from .report_plots import Panel, fraction_panels, loss_curves, perception_distortion
 
 _CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2em;color:#222;max-width:1400px}
@@ -141,10 +141,12 @@ def _notes(results: Sequence[TrialResult]) -> str:
 
 
 def render_report(out: Path, agg: pd.DataFrame, results: Sequence[TrialResult],
-                  settings: BoardSettings, variants: Mapping[str, str] | None = None) -> str:
-    """The whole page as a string; ``variants``: :func:`~.board_rows.method_variants` of ``results``
-    when the caller has it already."""
+                  settings: BoardSettings, variants: Mapping[str, str] | None = None,
+                  panels: Sequence[Panel] | None = None) -> str:
+    """The whole page as a string; ``variants`` (:func:`~.board_rows.method_variants` of ``results``) and
+    ``panels`` (:func:`~.report_plots.fraction_panels`) when the caller has them already."""
     variants = method_variants(results) if variants is None else variants
+    panels = fraction_panels(agg, settings, variants) if panels is None else panels
     n_ok = sum(r.status == STATUS_OK for r in results)
     rank = settings.metric(settings.rank_by)
     flags = "; ".join(sorted(set(settings.flag_texts().values())))
@@ -157,7 +159,7 @@ def render_report(out: Path, agg: pd.DataFrame, results: Sequence[TrialResult],
         f"<h2>Perception-distortion plane</h2>{perception_distortion(agg, results, settings)}"
         f"<h2>Leaderboard</h2>{_tables(agg, settings)}"
         f"{_notes(results)}"
-        f"{fraction_plots(agg, settings, variants)}"
+        f"{''.join(p.svg for p in panels)}"
         f"<h2>Images</h2><p class=\"note\">Central crops. LR shown enlarged without interpolation. "
         "G(HR): the network applied to the HR image (the SRGAN report's ultra-resolution).</p>"
         f"{image_grid(out, results)}"

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import html
 import math
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,6 +53,18 @@ def _tick_digits(lo: float, hi: float) -> int:
     return max(3, math.ceil(math.log10(top / ((hi - lo) / 4))) + 1)
 
 
+def _legend_width(series: Sequence[Series]) -> int:
+    # the legend's column is as wide as its longest name (6 px a character at font-size 11)
+    longest = max(len(s.name) + (12 if s.marked else 0) for s in series if s.xs)
+    return max(170, 32 + 6 * longest)
+
+
+def plot_size(series: Sequence[Series], width: int, height: int) -> tuple[int, int]:
+    """The ``(width, height)`` :func:`svg_plot` draws ``series`` at when asked for ``width`` x ``height``:
+    wider when the legend needs it (60 px of axis margin and at least 240 of plot area beside it)."""
+    return max(width, 60 + _legend_width(series) + 240), height
+
+
 def svg_plot(series: Sequence[Series], *, title: str, xlabel: str, ylabel: str, lines: bool, width: int = 520,
              height: int = 340, x_ticks: Sequence[float] | None = None, log_x: bool = False) -> str:
     """A scatter (with error bars where given) or line plot as inline SVG; ``""`` without finite points.
@@ -78,10 +89,8 @@ def svg_plot(series: Sequence[Series], *, title: str, xlabel: str, ylabel: str, 
     y0, y1 = min(p[1] - p[3] for p in pts), max(p[1] + p[3] for p in pts)
     pad_x, pad_y = (x1 - x0) * 0.05 or 1.0, (y1 - y0) * 0.05 or 1.0
     x0, x1, y0, y1 = x0 - pad_x, x1 + pad_x, y0 - pad_y, y1 + pad_y
-    # the legend's column is as wide as its longest name (6 px a character at font-size 11)
-    longest = max(len(s.name) + (12 if s.marked else 0) for s in series)
-    ml, mr, mt, mb = 60, max(170, 32 + 6 * longest), 30, 45
-    width = max(width, ml + mr + 240)
+    ml, mr, mt, mb = 60, _legend_width(series), 30, 45
+    width, height = plot_size(series, width, height)
     pw, ph = width - ml - mr, height - mt - mb
 
     def sx(v: float) -> float:
@@ -188,9 +197,19 @@ def perception_distortion(agg: pd.DataFrame, results: Sequence[TrialResult], set
     return "".join(parts)
 
 
-def _fraction_panels(agg: pd.DataFrame, settings: BoardSettings, variants: Mapping[str, str]) -> list[str]:
-    """One plot per test set and metric (the rank metric, then the realism axis): mean over seeds
-    against hr_fraction, a line per row label, 95% intervals as bars; log x when no fraction is 0."""
+@dataclass(frozen=True)
+class Panel:
+    """One plot of a figure: its SVG and the size it was drawn at."""
+
+    svg: str
+    width: int
+    height: int
+
+
+def fraction_panels(agg: pd.DataFrame, settings: BoardSettings, variants: Mapping[str, str]) -> list[Panel]:
+    """The sweep's plots: one per test set and metric (the rank metric, then the realism axis), mean over
+    seeds against hr_fraction, a line per row label, 95% intervals as bars; log x when no fraction is 0.
+    Empty when fewer than two fractions ran."""
     if agg.empty or agg["hr_fraction"].nunique() < 2:
         return []
     fractions = sorted(float(f) for f in agg["hr_fraction"].dropna().unique())
@@ -207,10 +226,15 @@ def _fraction_panels(agg: pd.DataFrame, settings: BoardSettings, variants: Mappi
                              yerr=list(g[ci]) if ci in g.columns else None)
                       for label, g in ok.groupby("method", sort=True)]
             direction = settings.metric(metric).direction_text
-            panels.append(svg_plot(series, title=f"{metric} vs hr_fraction ({test})", xlabel="hr_fraction"
-                                   + (" (log scale)" if log_x else ""), ylabel=f"{metric} ({direction})",
-                                   lines=True, x_ticks=fractions, log_x=log_x, width=660))
-    return [p for p in panels if p]
+            svg = svg_plot(series, title=f"{metric} vs hr_fraction ({test})", xlabel="hr_fraction"
+                           + (" (log scale)" if log_x else ""), ylabel=f"{metric} ({direction})",
+                           lines=True, x_ticks=fractions, log_x=log_x, width=_PANEL_WIDTH, height=_PANEL_HEIGHT)
+            if svg:
+                panels.append(Panel(svg, *plot_size(series, _PANEL_WIDTH, _PANEL_HEIGHT)))
+    return panels
+
+
+_PANEL_WIDTH, _PANEL_HEIGHT = 660, 340
 
 
 def _series_name(label: str, variants: Mapping[str, str]) -> str:
@@ -219,33 +243,22 @@ def _series_name(label: str, variants: Mapping[str, str]) -> str:
     return f"{label.split('[', 1)[0]} ({variant})" if variant else label
 
 
-def fraction_plots(agg: pd.DataFrame, settings: BoardSettings, variants: Mapping[str, str] | None = None) -> str:
-    """The report's plots against hr_fraction (see :func:`fraction_figure`), when several fractions ran."""
-    return "".join(_fraction_panels(agg, settings, variants or {}))
-
-
-def fraction_figure(agg: pd.DataFrame, settings: BoardSettings, variants: Mapping[str, str] | None = None) -> str:
-    """The sweep's plot as one standalone SVG document: for each test set (a row), the rank metric and
-    the realism axis against hr_fraction; ``""`` when fewer than two fractions ran."""
-    panels = _fraction_panels(agg, settings, variants or {})
+def fraction_figure(panels: Sequence[Panel], per_row: int = 2) -> str:
+    """The sweep's plot (:func:`fraction_panels`) as one standalone SVG document, ``per_row`` panels a row
+    (a test set's rank metric and realism axis side by side); ``""`` without panels."""
     if not panels:
         return ""
-    sizes = [(int(_SIZE.search(p)[1]), int(_SIZE.search(p)[2])) for p in panels]  # type: ignore[index]
-    per_row = 2
-    col_w = [max(w for w, _ in sizes[c::per_row]) for c in range(min(per_row, len(sizes)))]
+    col_w = [max(p.width for p in panels[c::per_row]) for c in range(min(per_row, len(panels)))]
     body, y = [], 0
     for start in range(0, len(panels), per_row):
         x = 0
         for c, panel in enumerate(panels[start:start + per_row]):
-            body.append(f'<g transform="translate({x},{y})">{panel}</g>')
+            body.append(f'<g transform="translate({x},{y})">{panel.svg}</g>')
             x += col_w[c]
-        y += max(h for _, h in sizes[start:start + per_row])
+        y += max(p.height for p in panels[start:start + per_row])
     width = sum(col_w)
     return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{y}" font-family="sans-serif">'
             f'<rect width="{width}" height="{y}" fill="#fff"/>{"".join(body)}</svg>\n')
-
-
-_SIZE = re.compile(r'<svg [^>]*width="(\d+)" height="(\d+)"')
 
 
 def loss_curves(out: Path, results: Sequence[TrialResult]) -> str:
