@@ -29,7 +29,7 @@ Constants rather than string literals, so plugins and reports read results the s
                    "machine": {"cpus", "arch", "system", "accelerator" (CUDA only)},
                    "source": "faba260" (the git commit of an editable checkout, "+dirty" with changes)},
       "device": "cpu", "notes": ["one-line remarks of the method, e.g. a fallback it took"],
-      "torch_threads": 2, "executor": {"name": "ray", "attempt", ...} (Ray only),
+      "torch_threads": 2, "executor": {"name": "ray", "attempt", "niceness", ...} (Ray only),
       "wall_seconds": ..., "finished_at": ISO-8601,
       "rescored": [{"metrics": {TEST_DATASET: [METRIC]}, "at": ISO-8601, "srbench": VERSION}] (when rescored)
     }

@@ -28,6 +28,8 @@ from srbench.results import RESULT_FILE, TRIALS_DIR
 
 ray = pytest.importorskip("ray", reason="the 'ray' extra is not installed (pip install -e '.[ray]')")
 
+from srbench.runner.executors.ray_executor import RAY_WORKER_NICENESS, import_ray  # noqa: E402
+
 TESTS_DIR = Path(__file__).resolve().parent
 #: Leaderboard columns that measure time, not results.
 TIMING_COLUMNS = ("train_seconds", "inference_ms_per_megapixel")
@@ -40,8 +42,10 @@ def ray_cluster():
     tmp = tempfile.mkdtemp(prefix="srbray-", dir="/tmp")
     # HOME too: Ray writes its auth token to ~/.ray/auth_token.
     env = {"RAY_USAGE_STATS_ENABLED": "0", "HOME": f"{tmp}/home"}
-    saved = {k: os.environ.get(k) for k in env}
+    saved = {k: os.environ.get(k) for k in [*env, RAY_WORKER_NICENESS]}
     os.environ.update(env)
+    os.environ.pop(RAY_WORKER_NICENESS, None)
+    import_ray()  # sets Ray's worker niceness as a run of srbench would, before the instance starts
     os.makedirs(env["HOME"])
     # Workers import the fake plugins of tests/plugins as ``plugins.NAME``, like this process does.
     ray.init(num_cpus=2, num_gpus=1, include_dashboard=False, _temp_dir=f"{tmp}/r", logging_level="WARNING",
@@ -107,6 +111,18 @@ def test_ray_gives_the_leaderboard_of_the_local_executor(ray_cluster, tmp_path):
     # Same command again: every trial is reused, nothing is sent to Ray.
     again = run(grid(tmp_path / "ray", executor="ray"), plugins=toy_system(), progress=False)
     assert again.skipped == len(again.results) == 4
+
+
+def test_trials_run_at_normal_priority_unless_the_user_set_it(ray_cluster, tmp_path, monkeypatch):
+    # Ray's default is niceness 15: such a trial got 3-7% of a core beside two processes at 0
+    summary = run(grid(tmp_path / "out", executor="ray", methods=["toy"], seeds=1), plugins=toy_system(),
+                  progress=False)
+    assert summary.exit_code == 0
+    (record,) = summary.results
+    assert record["executor"]["name"] == "ray" and record["executor"]["niceness"] == 0
+    monkeypatch.setenv(RAY_WORKER_NICENESS, "7")
+    import_ray()
+    assert os.environ[RAY_WORKER_NICENESS] == "7"
 
 
 def test_a_trial_that_raises_is_failed_and_the_others_finish(ray_cluster, tmp_path):

@@ -28,6 +28,8 @@ if TYPE_CHECKING:
     from . import TrialRunner
 
 INSTALL_HINT = "pip install -e '.[ray]' in a checkout, or pip install 'srbench-gan[ray]'"
+#: Ray's setting of its workers' niceness (its default: 15).
+RAY_WORKER_NICENESS = "RAY_worker_niceness"
 #: Seconds the workers get to answer the plugin check before the run gives up.
 PROBE_TIMEOUT = 180.0
 #: Seconds a cancelled trial gets to write its checkpoint before its worker is killed.
@@ -35,8 +37,13 @@ CANCEL_GRACE = 20.0
 
 
 def import_ray() -> Any:
-    """``import ray`` with usage statistics off unless the user turned them on; one-line error without it."""
+    """``import ray`` with usage statistics off and workers at normal priority unless the user set either;
+    one-line error without it."""
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    # Ray starts its workers at niceness 15: beside processes at 0 (a local srbench run, a test suite) a Ray
+    # trial got 3-7% of a core on cpu2 (2026-12-03), 15-30x slower. A local instance started from here
+    # reads this; a cluster started with `ray start` keeps its own setting.
+    os.environ.setdefault(RAY_WORKER_NICENESS, "0")
     try:
         import ray
     except ImportError as exc:

@@ -8,6 +8,7 @@ hashes of the spec, so a worker whose srbench or plugins plan another id says so
 
 from __future__ import annotations
 
+import os
 import platform
 import socket
 from dataclasses import replace
@@ -47,7 +48,7 @@ def run_trial(config: RunConfig, settings: PluginLoadSettings, spec: dict[str, A
     # Ray reuses worker processes across tasks of different sizes: size torch's pool per task.
     torch.set_num_threads(max(1, int(assigned.get("CPU", 1))))
     executor = {"name": "ray", "attempt": attempt, "host": socket.gethostname(), "node_id": context.get_node_id(),
-                "resources": assigned}
+                "resources": assigned, "niceness": os.nice(0)}  # 15 under Ray's default: see import_ray
     return run_spec(config, settings, spec, executor).to_dict()
 
 
