@@ -36,6 +36,8 @@ DERIVED_BOARDS: dict[str, tuple[str, tuple[str, ...], str | None]] = {
                            "srresnet-x4-f1-s1-303c8ea555", "srresnet-x4-f1-s2-ad4beaba18"), None),
     # the few-HR sweep as it stands: every record of its folder (and its plot, the .svg beside it)
     "standard_sr291_x4_fewhr-sweep_cpu2.csv": ("standard_sr291", ("*",), "swd"),
+    # DANN and ADDA across a domain gap: bicubic pairs beside blind LR-only and test LR
+    "standard_sr291_x4_f0.05_seeds1_blind-gap_cpu2.csv": ("standard_sr291_blindgap", ("*",), "swd"),
 }
 
 
