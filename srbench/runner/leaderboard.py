@@ -182,6 +182,13 @@ def paired_metrics(g: pd.DataFrame) -> tuple[list[str], list[str]]:
     return with_diff, without
 
 
+def compared_rows(g: pd.DataFrame) -> pd.DataFrame:
+    """The rows of a table that were compared with its reference (not the reference, not a row without a basis)."""
+    if "paired_basis" not in g:
+        return g.iloc[0:0]
+    return g[~g["paired_basis"].astype(str).isin(["reference", ""])]
+
+
 def paired_note(g: pd.DataFrame, settings: BoardSettings) -> str:
     """The sentence above a table's paired comparison (or why there is none)."""
     ref = next((x for x in g.get("reference", []) if x), "")
@@ -272,8 +279,7 @@ def to_markdown(agg: pd.DataFrame, variants: dict[str, str] | None = None, *,
         if note:
             lines += [note, ""]
         with_diff, _ = paired_metrics(g)
-        others = g[g["paired_basis"].astype(str).ne("reference") & g["paired_basis"].astype(str).ne("")] \
-            if "paired_basis" in g else g.iloc[0:0]
+        others = compared_rows(g)
         if with_diff and len(others):
             labels = {f"vs {g['reference'].iloc[0]}": "method", "basis": "paired_basis"}
             lines += comparison_lines(others, labels, with_diff, PAIRED_SUFFIXES)

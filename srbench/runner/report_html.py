@@ -23,6 +23,7 @@ from .board_settings import BoardSettings
 from .leaderboard import (
     ABLATION_NOTE,
     ablation_rows,
+    compared_rows,
     paired_cell,
     paired_metrics,
     paired_note,
@@ -105,7 +106,7 @@ def _paired_table(g: pd.DataFrame, settings: BoardSettings) -> str:
     note = paired_note(g, settings)
     parts = [f'<p class="note">{html.escape(note).replace("**", "")}</p>'] if note else []
     with_diff, _ = paired_metrics(g)
-    others = g[~g["paired_basis"].astype(str).isin(["reference", ""])] if "paired_basis" in g else g.iloc[0:0]
+    others = compared_rows(g)
     if with_diff and len(others):
         labels = {f"vs {g['reference'].iloc[0]}": "method", "basis": "paired_basis"}
         parts.append(_comparison_table(others, labels, with_diff, PAIRED_SUFFIXES))
