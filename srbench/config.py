@@ -71,6 +71,8 @@ class RunConfig:
     method_options: dict[str, dict[str, Any]] = option({}, "per-method options, as --set METHOD.OPTION=VALUE")
     metric_options: dict[str, dict[str, Any]] = option({}, "per-metric options, as --set METRIC.OPTION=VALUE")
     degradation_options: dict[str, Any] = option({}, "options of the degradation, as --set degradation.OPTION=VALUE")
+    paired_degradation_options: dict[str, Any] = option({}, "options of --paired-degradation's operator, as --set "
+                                                            "paired_degradation.OPTION=VALUE")
     profile_overrides: dict[str, Any] = option({}, "profile fields to override, as --set profile.FIELD=VALUE")
     log: dict[str, Any] = option({}, "settings of logging plugins (srbench_log_losses), as --set log.KEY=VALUE; "
                                      "not part of trial ids")
@@ -139,7 +141,8 @@ def update_config(config: RunConfig, values: Mapping[str, Any], where: str) -> R
             suggestion = f" (did you mean {hint[0]!r}?)" if hint else ""
             raise UsageError(f"{where}: unknown setting {key!r}{suggestion}; accepted: {', '.join(known)}")
         tp = types[name]
-        if name in ("method_options", "metric_options", "degradation_options", "profile_overrides", "log"):
+        if name in ("method_options", "metric_options", "degradation_options", "paired_degradation_options",
+                    "profile_overrides", "log"):
             per_name = name in ("method_options", "metric_options")
             if not isinstance(value, Mapping) or (per_name and not all(isinstance(v, Mapping) for v in value.values())):
                 raise UsageError(f"{where}: {key!r} must be a table"
@@ -168,13 +171,14 @@ def load_config_file(path: str | Path, config: RunConfig | None = None) -> RunCo
 def apply_set_overrides(config: RunConfig, assignments: list[str]) -> RunConfig:
     """Apply ``--set TARGET.OPTION=VALUE`` strings.
 
-    ``TARGET`` is a method name, a metric name, ``degradation``, ``profile`` or ``log``. Method and
+    ``TARGET`` is a method name, a metric name, ``degradation``, ``paired_degradation``, ``profile`` or ``log``. Method and
     metric names are told apart by the runner, which knows the registered names (both land in
     ``method_options`` here). Values stay strings here; they are converted to each option's
     type when the component is built (where the type is known).
     """
     method_options = {k: dict(v) for k, v in config.method_options.items()}
     degradation_options = dict(config.degradation_options)
+    paired_degradation_options = dict(config.paired_degradation_options)
     profile_overrides = dict(config.profile_overrides)
     log = dict(config.log)
     for item in assignments:
@@ -184,9 +188,12 @@ def apply_set_overrides(config: RunConfig, assignments: list[str]) -> RunConfig:
         target, opt = target.strip(), opt.strip()
         if not sep or not dot or not target or not opt:
             raise UsageError(f"--set {item!r}: expected METHOD.OPTION=VALUE (or METRIC.OPTION=VALUE, "
-                             "degradation.OPTION=VALUE, profile.FIELD=VALUE, log.KEY=VALUE)")
+                             "degradation.OPTION=VALUE, paired_degradation.OPTION=VALUE, profile.FIELD=VALUE, "
+                             "log.KEY=VALUE)")
         if target == "degradation":
             degradation_options[opt] = value
+        elif target == "paired_degradation":
+            paired_degradation_options[opt] = value
         elif target == "profile":
             profile_overrides[opt] = value
         elif target == "log":
@@ -194,4 +201,5 @@ def apply_set_overrides(config: RunConfig, assignments: list[str]) -> RunConfig:
         else:
             method_options.setdefault(target, {})[opt] = value
     return replace(config, method_options=method_options, degradation_options=degradation_options,
-                   profile_overrides=profile_overrides, log=log)
+                   paired_degradation_options=paired_degradation_options, profile_overrides=profile_overrides,
+                   log=log)

@@ -87,5 +87,43 @@ def test_an_unknown_or_redundant_operator_is_one_line_and_nothing_runs(capsys, t
     assert_one_line_error(code, err, "--paired-degradation nope", "available: ", "blind")
     code, _, err = run_cli(capsys, "run", *SMOKE, "--methods", "bicubic", "--paired-degradation", "bicubic",
                            "--out", str(out))
-    assert_one_line_error(code, err, "--paired-degradation bicubic", "same as --degradation")
+    assert_one_line_error(code, err, "--paired-degradation bicubic", "same operator and options as --degradation")
+    assert not out.exists()
+
+
+def test_its_options_make_a_gap_with_the_same_operator_and_are_recorded(capsys, tmp_path):
+    # blind LR-only beside blind pairs without noise or JPEG: the same operator, other options, so a real gap
+    out = tmp_path / "out"
+    clean = ("--set", "paired_degradation.noise_sigma=0,0", "--set", "paired_degradation.jpeg_quality=100,100")
+    code, _, err = run_cli(capsys, "run", *SMOKE, "--methods", "srresnet", "--degradation", "blind",
+                           "--paired-degradation", "blind", *clean, "--out", str(out))
+    assert code == 0, err
+    (gap,) = read_records(out)
+    assert gap.spec["paired_degradation"] == "blind"
+    assert gap.spec["paired_degradation_options"] == {"noise_sigma": [0.0, 0.0], "jpeg_quality": [100, 100]}
+    config = _config_from_spec(gap.spec, out, "cpu")
+    runner = Runner(config, load_plugins(), progress=False)
+    assert runner.paired_degradation.options.noise_sigma == (0.0, 0.0)
+    assert runner.degradation.options.noise_sigma == (0.0, 10.0)
+    assert runner.plan()[0].spec.trial_id == gap.trial_id  # the checkpoint's settings rebuild the same trial
+    # its options at their defaults are left out of the spec: trials of the bare flag keep their ids
+    code, _, err = run_cli(capsys, "run", *SMOKE, "--methods", "srresnet", "--paired-degradation", "blind",
+                           "--set", "paired_degradation.noise_sigma=0,10", "--out", str(out))
+    assert code == 0, err
+    bare = next(r for r in read_records(out) if r.spec["degradation"] == "bicubic")
+    assert bare.spec["paired_degradation"] == "blind" and "paired_degradation_options" not in bare.spec
+
+
+def test_its_options_without_the_flag_or_unknown_are_one_line_and_nothing_runs(capsys, tmp_path):
+    out = tmp_path / "out"
+    code, _, err = run_cli(capsys, "run", *SMOKE, "--methods", "bicubic", "--set", "paired_degradation.sigma=1",
+                           "--out", str(out))
+    assert_one_line_error(code, err, "--set paired_degradation.sigma", "no --paired-degradation")
+    code, _, err = run_cli(capsys, "run", *SMOKE, "--methods", "bicubic", "--degradation", "blind",
+                           "--paired-degradation", "bicubic", "--set", "paired_degradation.nope=1", "--out", str(out))
+    assert_one_line_error(code, err, "paired degradation 'bicubic'", "nope")
+    code, _, err = run_cli(capsys, "run", *SMOKE, "--methods", "bicubic", "--degradation", "blind",
+                           "--paired-degradation", "blind", "--set", "paired_degradation.noise_sigma=0,10",
+                           "--out", str(out))
+    assert_one_line_error(code, err, "--paired-degradation blind", "same operator and options")
     assert not out.exists()

@@ -52,9 +52,9 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     a("--degradation", metavar="NAME", default=None,
       help=f"HR-to-LR operator (see 'srbench list degradations') [default: {d.degradation}]")
     a("--paired-degradation", metavar="NAME", default=None,
-      help="HR-to-LR operator of the paired images only, at its default options: a domain gap between the "
-           "paired and the LR-only images (e.g. bicubic beside --degradation blind; the test LR follows "
-           "--degradation) [default: --degradation]")
+      help="HR-to-LR operator of the paired images only (its options: --set paired_degradation.OPTION=VALUE): a "
+           "domain gap between the paired and the LR-only images (e.g. bicubic beside --degradation blind; the "
+           "test LR follows --degradation) [default: --degradation]")
     a("--hr-source", metavar="SRC", default=None,
       help="unpaired HR for discriminators: 'paired' (the paired subset's HR), 'none', or a dataset such as "
            f"folder:PATH [default: {d.hr_source}]")
@@ -82,7 +82,7 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
                         f"[default: {d.retries}]")
     a("--set", metavar="TARGET.OPTION=VALUE", action="append", default=[], dest="overrides",
       help="set a method option (srgan.adversarial_weight=1e-3), a metric option (swd.levels=2), a degradation "
-           "option (degradation.sigma=1,2), a profile field (profile.iterations=50) or a logging plugin's setting "
+           "option (degradation.sigma=1,2; paired_degradation.X for --paired-degradation's), a profile field (profile.iterations=50) or a logging plugin's setting "
            "(log.KEY=VALUE; an unknown KEY lists the accepted ones); repeatable; see 'srbench list --options NAME'")
     a("--config", metavar="FILE.toml", default=None, help="read settings from a TOML file (flags override it)")
     a("--no-progress", action="store_true", help="no progress bars")

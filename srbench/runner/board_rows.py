@@ -34,7 +34,7 @@ def _version(spec: dict[str, Any]) -> str:
 #: (the table's own keys and the seed aside): a row never averages two profiles, training sets or
 #: revisions of a network, loss, degradation or dataset (``component_versions``).
 _SETTING_FIELDS = ("dataset", "hr_source", "paired_degradation", "deterministic", "amp")
-_SETTING_TABLES = ("profile", "degradation_options", "component_versions")
+_SETTING_TABLES = ("profile", "degradation_options", "paired_degradation_options", "component_versions")
 _COMPONENT_PREFIX = "component_versions."
 
 

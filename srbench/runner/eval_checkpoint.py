@@ -43,6 +43,7 @@ def _config_from_spec(spec: dict[str, Any], out: Path, device: str) -> RunConfig
     return RunConfig(methods=[spec["method"]], hr_fraction=[spec["hr_fraction"]], dataset=spec["dataset"],
                      scale=spec["scale"], degradation=spec["degradation"], hr_source=spec["hr_source"],
                      paired_degradation=spec.get("paired_degradation", ""),
+                     paired_degradation_options=spec.get("paired_degradation_options") or {},
                      profile=name, out=str(out), device=device,
                      method_options={spec["method"]: spec.get("method_options") or {}},
                      degradation_options=spec.get("degradation_options") or {}, profile_overrides=profile)

@@ -192,7 +192,7 @@ class Runner:
         self.degradation_options = parse_options(self.degradation_cls.Options, config.degradation_options,
                                                  f"options of degradation {config.degradation!r}")
         self.degradation = self.degradation_cls(config.scale, self.degradation_options)
-        #: The paired images' operator when ``--paired-degradation`` names one (at its default options), else None.
+        #: The paired images' operator when ``--paired-degradation`` names one, else None.
         self.paired_degradation = self._paired_degradation()
         self.metric_stamps: dict[str, MetricStamp] = {}
         self.metrics = self._create_metrics()
@@ -328,19 +328,34 @@ class Runner:
         return component_version(self.registries.datasets.get(parse_dataset_spec(spec)[0]).version, dataset)
 
     def _paired_degradation(self) -> Degradation | None:
-        """``--paired-degradation``'s operator at its default options; None when not set (the paired LR is
-        made like the rest)."""
-        name = self.config.paired_degradation
+        """``--paired-degradation``'s operator at its options (``--set paired_degradation.X=...``); None when not
+        set (the paired LR is made like the rest)."""
+        name, values = self.config.paired_degradation, self.config.paired_degradation_options
         if not name:
+            if values:
+                key = next(iter(values))
+                raise UsageError(f"--set paired_degradation.{key}: no --paired-degradation to apply it to; name the "
+                                 "paired images' operator with --paired-degradation NAME")
             return None
-        if name == self.config.degradation and not self.config.degradation_options:
-            raise UsageError(f"--paired-degradation {name}: the same as --degradation, so no domain gap; leave it "
-                             "out, or name another operator")
         try:
             cls = self.registries.degradations.get(name).factory
         except UsageError as exc:
             raise UsageError(f"--paired-degradation {name}: {exc}") from None
-        return cls(self.config.scale, parse_options(cls.Options, {}, f"options of degradation {name!r}"))
+        options = parse_options(cls.Options, values, f"options of paired degradation {name!r}")
+        if name == self.config.degradation and options == self.degradation_options:
+            raise UsageError(f"--paired-degradation {name}: the same operator and options as --degradation, so no "
+                             "domain gap; leave it out, or change the paired operator or its options (--set "
+                             "paired_degradation.OPTION=VALUE)")
+        return cls(self.config.scale, options)
+
+    def _paired_degradation_options(self) -> dict[str, Any]:
+        """The paired operator's options that differ from its defaults: what a trial spec records (empty at the
+        defaults, so trials of ``--paired-degradation NAME`` alone keep the ids they had before options existed)."""
+        if self.paired_degradation is None:
+            return {}
+        chosen = options_to_dict(self.paired_degradation.options)
+        defaults = options_to_dict(type(self.paired_degradation.options)())
+        return {k: v for k, v in chosen.items() if v != defaults.get(k)}
 
     def _resolve_hr_source(self) -> str | list[Any]:
         src = self.config.hr_source
@@ -421,6 +436,7 @@ class Runner:
         cls.check_options(opts, self._planning_context())
         components = self.component_versions(options_to_dict(opts))
         test_names = tuple(self.test_datasets)
+        paired_options = self._paired_degradation_options()
 
         def make(fraction: float, seed: int) -> PlannedTrial:
             spec = TrialSpec(
@@ -429,7 +445,8 @@ class Runner:
                 degradation_options=options_to_dict(self.degradation_options), hr_fraction=fraction,
                 hr_source=self.config.hr_source, seed=seed, profile=_profile_dict(self.profile),
                 deterministic=self.config.deterministic, amp=self.config.amp, method_version=version,
-                component_versions=components, paired_degradation=self.config.paired_degradation)
+                component_versions=components, paired_degradation=self.config.paired_degradation,
+                paired_degradation_options=paired_options)
             return PlannedTrial(spec, cls, opts)
         return make
 

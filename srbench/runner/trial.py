@@ -26,6 +26,8 @@ class TrialSpec:
     :param paired_degradation: the operator that made the paired images' LR when it is not ``degradation``
         (a domain gap between the paired and the LR-only images); empty = ``degradation``. Left out of
         :meth:`to_dict`, and so of the id, when empty: trials from before it existed keep their ids.
+    :param paired_degradation_options: that operator's options that differ from its defaults (``--set
+        paired_degradation.X=...``); left out of :meth:`to_dict` when empty, for the same reason.
     :param component_versions: ``KIND/NAME -> "VERSION/rN"`` of the degradation, the training data and the
         networks and losses the method's options name (:meth:`Runner.component_versions`): a
         changed operator, dataset or network makes new trials too.
@@ -47,12 +49,14 @@ class TrialSpec:
     method_version: str = ""
     component_versions: dict[str, str] = field(default_factory=dict)
     paired_degradation: str = ""
+    paired_degradation_options: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["test_datasets"] = list(self.test_datasets)
-        if not self.paired_degradation:
-            del d["paired_degradation"]
+        for optional in ("paired_degradation", "paired_degradation_options"):
+            if not d[optional]:
+                del d[optional]
         return d
 
     @property
