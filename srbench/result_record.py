@@ -121,20 +121,24 @@ class TestSetScores:
 
 @dataclass
 class Cost:
-    """What a trial cost: training wall time, inference speed, generator size (``params``)."""
+    """What a trial cost: training wall time, its CPU time (``train_cpu_seconds``: every thread of the training
+    process; on a shared machine the wall time includes waiting, this does not), inference speed, generator size
+    (``params``)."""
 
     train_seconds: float | None = None
     inference_ms_per_megapixel: float | None = None
     params: int | None = None
+    train_cpu_seconds: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {"train_seconds": self.train_seconds, "inference_ms_per_megapixel": self.inference_ms_per_megapixel,
-                "params": self.params}
+                "params": self.params, "train_cpu_seconds": self.train_cpu_seconds}
 
     @classmethod
     def from_dict(cls, d: Any) -> "Cost | None":
         d = _dict(d)
-        return cls(d.get("train_seconds"), d.get("inference_ms_per_megapixel"), d.get("params")) if d else None
+        return cls(d.get("train_seconds"), d.get("inference_ms_per_megapixel"), d.get("params"),
+                   d.get("train_cpu_seconds")) if d else None
 
 
 @dataclass

@@ -22,7 +22,7 @@ Constants rather than string literals, so plugins and reports read results the s
                                  "dataset_version": "VERSION/rN",          # of the test set; a change re-scores
                                  "revisions": {METRIC: "VERSION/rN"},      # what each score was made with;
                                  "options": {METRIC: {OPTION: value}}}},   # a change re-scores it
-      "cost": {"train_seconds", "inference_ms_per_megapixel", "params"},
+      "cost": {"train_seconds", "inference_ms_per_megapixel", "params", "train_cpu_seconds"},
       "training": {"steps", "resumed_from", "last_losses"}; a diverged trial adds "diverged_at"
                   (the step that gave a NaN/inf loss, counted from 1 as in losses.jsonl) and
                   "diverged_losses" ("steps" = the good steps done before it),
@@ -68,6 +68,7 @@ KEY_PER_IMAGE = "per_image"
 KEY_UNAVAILABLE = "unavailable"
 KEY_COST = "cost"
 KEY_TRAIN_SECONDS = "train_seconds"
+KEY_TRAIN_CPU_SECONDS = "train_cpu_seconds"
 KEY_INFERENCE_MS_PER_MP = "inference_ms_per_megapixel"
 KEY_PARAMS = "params"
 

@@ -201,6 +201,7 @@ def test_dry_run_estimates_the_training_left_from_the_folders_finished_trials(ca
     assert run_cli(capsys, "run", *common, "--seeds", "1")[0] == 0
     record = json.loads(next((out / "trials").glob("srresnet-*/result.json")).read_text())
     seconds = record["cost"]["train_seconds"]
+    assert 0 < record["cost"]["train_cpu_seconds"]  # the training process's own CPU time, beside the wall time
     code, stdout, err = run_cli(capsys, "run", "--dry-run", *common, "--seeds", "3")
     assert code == 0, err
     lines = stdout.strip().splitlines()

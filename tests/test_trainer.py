@@ -99,3 +99,27 @@ def test_checkpoint_loads_with_weights_only(tmp_path):
     state = torch.load(tmp_path / CHECKPOINT_NAME, weights_only=True)  # raises if anything unsafe was pickled
     assert set(state) >= {"step", "modules", "optimizers", "method", "data_rng", "rng"}
     assert json.dumps(state["method"]) == '{"seen": 12}'
+
+
+def test_cpu_time_accumulates_across_a_resume_and_is_unknown_after_an_older_checkpoint(tmp_path):
+    _, trainer = train(tmp_path, steps=8, stop_after=5)
+    with pytest.raises(KeyboardInterrupt):
+        trainer.run()
+    before = torch.load(tmp_path / CHECKPOINT_NAME, weights_only=True)["cpu_seconds"]
+    assert before > 0
+    _, resumed = train(tmp_path, steps=8)
+    outcome = resumed.run()
+    assert outcome.resumed_from == 5 and outcome.cpu_seconds > before
+    assert torch.load(tmp_path / CHECKPOINT_NAME, weights_only=True)["cpu_seconds"] == outcome.cpu_seconds
+    # a checkpoint written before CPU time was kept: the total is unknown, not the resumed part alone
+    older = tmp_path / "older"
+    older.mkdir()
+    _, trainer = train(older, steps=8, stop_after=5)
+    with pytest.raises(KeyboardInterrupt):
+        trainer.run()
+    state = torch.load(older / CHECKPOINT_NAME, weights_only=True)
+    del state["cpu_seconds"]
+    torch.save(state, older / CHECKPOINT_NAME)
+    _, resumed = train(older, steps=8)
+    outcome = resumed.run()
+    assert outcome.steps == 8 and outcome.cpu_seconds is None

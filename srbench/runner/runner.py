@@ -779,7 +779,8 @@ class Runner:
             result.cost = Cost(
                 train_seconds=outcome.seconds if outcome else 0.0,
                 inference_ms_per_megapixel=1000 * seconds_inf / megapixels if megapixels else None,
-                params=sum(p.numel() for m in method.inference_modules().values() for p in m.parameters()))
+                params=sum(p.numel() for m in method.inference_modules().values() for p in m.parameters()),
+                train_cpu_seconds=(outcome.cpu_seconds if outcome else 0.0))
             result.notes = list(method.notes())
             result.status = STATUS_OK
         except DataError:

@@ -46,12 +46,15 @@ class TrainingOutcome:
     :param seconds: training wall time, accumulated across resumes.
     :param resumed_from: step the run resumed at (0 for a fresh start).
     :param last_losses: the losses of the last step.
+    :param cpu_seconds: CPU time of the training process (every thread), accumulated across resumes: what the
+        training costs without the other jobs the wall time includes; None when a resumed checkpoint predates it.
     """
 
     steps: int
     seconds: float
     resumed_from: int = 0
     last_losses: dict[str, float] = field(default_factory=dict)
+    cpu_seconds: float | None = None
 
 
 def _scalar(value: float | torch.Tensor) -> float:
@@ -148,13 +151,14 @@ class Trainer:
     def checkpoint_path(self) -> Path | None:
         return None if self.trial_dir is None else self.trial_dir / CHECKPOINT_NAME
 
-    def save_checkpoint(self, step: int, seconds: float) -> None:
+    def save_checkpoint(self, step: int, seconds: float, cpu_seconds: float | None = None) -> None:
         path = self.checkpoint_path
         if path is None:
             return
         state = {
             "step": step,
             "seconds": seconds,
+            "cpu_seconds": cpu_seconds,
             "modules": {k: m.state_dict() for k, m in self.method.modules().items()},
             "optimizers": {k: o.state_dict() for k, o in self.method.optimizers().items()},
             "method": self.method.extra_state(),
@@ -163,15 +167,16 @@ class Trainer:
         }
         atomic_torch_save(state, path)
 
-    def load_checkpoint(self) -> tuple[int, float]:
-        """Restore the last checkpoint if there is one; returns (step, seconds so far).
+    def load_checkpoint(self) -> tuple[int, float, float | None]:
+        """Restore the last checkpoint if there is one; returns (step, seconds, CPU seconds so far; None when the
+        checkpoint predates CPU time).
 
         An unreadable checkpoint (cut by a full disk, damaged) is renamed ``checkpoint.pt.corrupt``
         with a one-line warning, and the trial starts over.
         """
         path = self.checkpoint_path
         if path is None or not path.exists():
-            return 0, 0.0
+            return 0, 0.0, 0.0
         device = next((p.device for m in self.method.modules().values() for p in m.parameters()), torch.device("cpu"))
         try:
             state = torch.load(path, map_location=device, weights_only=True)
@@ -183,7 +188,7 @@ class Trainer:
             os.replace(path, kept)
             reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:120]
             self.log(f"srbench: warning: {path} is unreadable ({reason}); kept as {kept.name}, the trial starts over")
-            return 0, 0.0
+            return 0, 0.0, 0.0
         for k, m in self.method.modules().items():
             m.load_state_dict(state["modules"][k])
         for k, o in self.method.optimizers().items():
@@ -191,7 +196,8 @@ class Trainer:
         self.method.load_extra_state(state["method"])
         self.data.load_rng_state(state["data_rng"])
         restore_rng_state(state["rng"])
-        return int(state["step"]), float(state["seconds"])
+        cpu = state.get("cpu_seconds", None)
+        return int(state["step"]), float(state["seconds"]), None if cpu is None else float(cpu)
 
     # -- the loop ---------------------------------------------------------------------------
     def run(self) -> TrainingOutcome:
@@ -200,7 +206,7 @@ class Trainer:
         :raises DivergedError: when a loss is NaN or infinite (checkpoint of the last good step kept).
         :raises KeyboardInterrupt: after saving a checkpoint of the last completed step.
         """
-        start, seconds = self.load_checkpoint()
+        start, seconds, cpu_seconds = self.load_checkpoint()
         for m in self.method.modules().values():
             m.train()
         log_file = None
@@ -210,7 +216,11 @@ class Trainer:
             log_file = open(log_path, "a")
         step = start
         last: dict[str, float] = {}
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
+
+        def cpu_so_far() -> float | None:
+            return None if cpu_seconds is None else cpu_seconds + time.process_time() - c0
+
         try:
             while step < self.total_steps:
                 if self.stop_after is not None and step - start >= self.stop_after:
@@ -237,16 +247,17 @@ class Trainer:
                     if self.on_log is not None:
                         self.on_log(step, losses)
                 if step % self.checkpoint_every == 0 and step < self.total_steps:
-                    self.save_checkpoint(step, seconds + time.perf_counter() - t0)
+                    self.save_checkpoint(step, seconds + time.perf_counter() - t0, cpu_so_far())
                 if self.progress is not None:
                     self.progress(step, self.total_steps, losses)
         except KeyboardInterrupt:
-            self.save_checkpoint(step, seconds + time.perf_counter() - t0)
+            self.save_checkpoint(step, seconds + time.perf_counter() - t0, cpu_so_far())
             raise
         finally:
             if log_file is not None:
                 log_file.close()
         seconds += time.perf_counter() - t0
+        cpu_total = cpu_so_far()
         if start < self.total_steps:
-            self.save_checkpoint(step, seconds)
-        return TrainingOutcome(step, seconds, start, last)
+            self.save_checkpoint(step, seconds, cpu_total)
+        return TrainingOutcome(step, seconds, start, last, cpu_total)
