@@ -47,3 +47,6 @@ def test_an_installed_package_names_no_commit(source_root: Path) -> None:
 def test_the_machine_of_a_cpu_trial() -> None:
     info = provenance.machine("cpu")
     assert info["cpus"] >= 1 and info["arch"] and "accelerator" not in info
+    # what decides the float results of the CPU kernels, so two records that disagree can be told apart
+    assert info["cpu_capability"] in ("DEFAULT", "VSX", "Z VECTOR", "NO AVX", "AVX2", "AVX512", "SVE256", "SVE")
+    assert isinstance(info["cpu_model"], str)
