@@ -131,8 +131,11 @@ class Cost:
     train_cpu_seconds: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"train_seconds": self.train_seconds, "inference_ms_per_megapixel": self.inference_ms_per_megapixel,
-                "params": self.params, "train_cpu_seconds": self.train_cpu_seconds}
+        out = {"train_seconds": self.train_seconds, "inference_ms_per_megapixel": self.inference_ms_per_megapixel,
+               "params": self.params}
+        if self.train_cpu_seconds is not None:  # absent from records made before it was kept
+            out["train_cpu_seconds"] = self.train_cpu_seconds
+        return out
 
     @classmethod
     def from_dict(cls, d: Any) -> "Cost | None":

@@ -202,6 +202,10 @@ def test_dry_run_estimates_the_training_left_from_the_folders_finished_trials(ca
     record = json.loads(next((out / "trials").glob("srresnet-*/result.json")).read_text())
     seconds = record["cost"]["train_seconds"]
     assert 0 < record["cost"]["train_cpu_seconds"]  # the training process's own CPU time, beside the wall time
+    # a cost, not a metric: in the CSV with the costs, never ranked, compared or shown as a metric column
+    header = (out / "leaderboard.csv").read_text().splitlines()[0].split(",")
+    assert "train_cpu_seconds" in header and not any(c.startswith("train_cpu_seconds_") for c in header)
+    assert "train_cpu_seconds" not in (out / "leaderboard.md").read_text()
     code, stdout, err = run_cli(capsys, "run", "--dry-run", *common, "--seeds", "3")
     assert code == 0, err
     lines = stdout.strip().splitlines()

@@ -19,6 +19,7 @@ from ..result_record import as_records
 from ..results import (
     KEY_INFERENCE_MS_PER_MP,
     KEY_PARAMS,
+    KEY_TRAIN_CPU_SECONDS,
     KEY_TRAIN_SECONDS,
     STATUS_OK,
 )
@@ -49,7 +50,7 @@ __all__ = ["GROUP_KEYS", "aggregate", "build_leaderboard", "method_labels", "met
 #: Columns every leaderboard.csv has, in this order; metrics, costs and intervals follow.
 BASE_COLUMNS = ["method", "method_version", "test_dataset", "scale", "degradation", "hr_fraction", "hr_source",
                 "seeds", "status", "reason", "flags", "dataset"]
-COST_COLUMNS = [KEY_TRAIN_SECONDS, KEY_PARAMS, KEY_INFERENCE_MS_PER_MP]
+COST_COLUMNS = [KEY_TRAIN_SECONDS, KEY_TRAIN_CPU_SECONDS, KEY_PARAMS, KEY_INFERENCE_MS_PER_MP]
 #: Internal: the registered method name behind a row label (not written to the csv).
 _NAME = "method_name"
 _NOT_METRICS = set(BASE_COLUMNS + COST_COLUMNS + ["seed", "rank", _NAME, "reference", "paired_basis", "variant",
