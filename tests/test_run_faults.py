@@ -107,11 +107,11 @@ def test_a_full_disk_simulated_stops_with_one_line_and_keeps_finished_trials(tmp
     calls = {"n": 0}
     real = Trainer.save_checkpoint
 
-    def save(self, step, seconds):
+    def save(self, step, seconds, cpu_seconds=None):
         calls["n"] += 1
         if self.trial_dir.name != first_trial[0]:
             raise OSError(errno.ENOSPC, "No space left on device", str(self.checkpoint_path))
-        real(self, step, seconds)
+        real(self, step, seconds, cpu_seconds)
 
     first_trial: list[str] = []
     real_run_trial = __import__("srbench.runner.runner", fromlist=["Runner"]).Runner.run_trial
