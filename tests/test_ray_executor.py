@@ -32,7 +32,7 @@ from srbench.runner.executors.ray_executor import RAY_WORKER_NICENESS, import_ra
 
 TESTS_DIR = Path(__file__).resolve().parent
 #: Leaderboard columns that measure time, not results.
-TIMING_COLUMNS = ("train_seconds", "inference_ms_per_megapixel")
+TIMING_COLUMNS = ("train_seconds", "train_cpu_seconds", "inference_ms_per_megapixel")
 
 
 @pytest.fixture(scope="module")
