@@ -171,9 +171,9 @@ def load_config_file(path: str | Path, config: RunConfig | None = None) -> RunCo
 def apply_set_overrides(config: RunConfig, assignments: list[str]) -> RunConfig:
     """Apply ``--set TARGET.OPTION=VALUE`` strings.
 
-    ``TARGET`` is a method name, a metric name, ``degradation``, ``paired_degradation``, ``profile`` or ``log``. Method and
-    metric names are told apart by the runner, which knows the registered names (both land in
-    ``method_options`` here). Values stay strings here; they are converted to each option's
+    ``TARGET`` is a method name, a metric name, ``degradation``, ``paired_degradation``, ``profile`` or
+    ``log``. Method and metric names are told apart by the runner, which knows the registered names (both
+    land in ``method_options`` here). Values stay strings here; they are converted to each option's
     type when the component is built (where the type is known).
     """
     method_options = {k: dict(v) for k, v in config.method_options.items()}

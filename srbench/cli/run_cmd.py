@@ -82,8 +82,9 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
                         f"[default: {d.retries}]")
     a("--set", metavar="TARGET.OPTION=VALUE", action="append", default=[], dest="overrides",
       help="set a method option (srgan.adversarial_weight=1e-3), a metric option (swd.levels=2), a degradation "
-           "option (degradation.sigma=1,2; paired_degradation.X for --paired-degradation's), a profile field (profile.iterations=50) or a logging plugin's setting "
-           "(log.KEY=VALUE; an unknown KEY lists the accepted ones); repeatable; see 'srbench list --options NAME'")
+           "option (degradation.sigma=1,2; paired_degradation.X for --paired-degradation's), a profile field "
+           "(profile.iterations=50) or a logging plugin's setting (log.KEY=VALUE; an unknown KEY lists the "
+           "accepted ones); repeatable; see 'srbench list --options NAME'")
     a("--config", metavar="FILE.toml", default=None, help="read settings from a TOML file (flags override it)")
     a("--no-progress", action="store_true", help="no progress bars")
     a("--dry-run", action="store_true",

@@ -218,8 +218,10 @@ class Trainer:
         last: dict[str, float] = {}
         t0, c0 = time.perf_counter(), time.process_time()
 
-        def cpu_so_far() -> float | None:
-            return None if cpu_seconds is None else cpu_seconds + time.process_time() - c0
+        def clocks() -> tuple[float, float | None]:
+            """Wall and CPU seconds so far, this call's added to the checkpoint's (CPU: None if it had none)."""
+            cpu = None if cpu_seconds is None else cpu_seconds + time.process_time() - c0
+            return seconds + time.perf_counter() - t0, cpu
 
         try:
             while step < self.total_steps:
@@ -247,17 +249,16 @@ class Trainer:
                     if self.on_log is not None:
                         self.on_log(step, losses)
                 if step % self.checkpoint_every == 0 and step < self.total_steps:
-                    self.save_checkpoint(step, seconds + time.perf_counter() - t0, cpu_so_far())
+                    self.save_checkpoint(step, *clocks())
                 if self.progress is not None:
                     self.progress(step, self.total_steps, losses)
         except KeyboardInterrupt:
-            self.save_checkpoint(step, seconds + time.perf_counter() - t0, cpu_so_far())
+            self.save_checkpoint(step, *clocks())
             raise
         finally:
             if log_file is not None:
                 log_file.close()
-        seconds += time.perf_counter() - t0
-        cpu_total = cpu_so_far()
+        seconds, cpu_total = clocks()
         if start < self.total_steps:
             self.save_checkpoint(step, seconds, cpu_total)
         return TrainingOutcome(step, seconds, start, last, cpu_total)
