@@ -43,7 +43,7 @@ class CrossScaleOptions:
     generator: str = option("srresnet_resize", "generator network (srbench list generators); the same as the "
                                                "consistency-trained few-HR methods', so a comparison with them "
                                                "measures their losses, not their networks")
-    lr: float = option(5e-4, "Adam learning rate (srresnet's default, for CPU budgets)")
+    lr: float = option(5e-4, "Adam learning rate (srresnet's at the quick profile, constant)")
     lr_decay: LRDecay = option("none", "learning-rate decay over the budget: none, cosine, step "
                                        "(docs/methods.md, 'Learning-rate schedule')")
     loss: Literal["l1", "mse"] = option("l1", "pixel loss between G(LR of LR) and the LR crop (ZSSR: l1)")

@@ -87,8 +87,10 @@ class FewHROptions(ScheduleOptions):
                                                "srresnet baseline's, for a like-for-like comparison")
     match_params: str = option("", "a generator whose parameter count this method's generator matches, through "
                                    "its features width; empty = the generator's own preset")
-    lr_g: float = option(5e-4, "generator Adam learning rate (srresnet's default)")
-    supervised_loss: Literal["l1", "mse"] = option("mse", "pixel loss on the paired subset (srresnet's default)")
+    lr_g: float = option(5e-4, "generator Adam learning rate (srresnet's at the quick profile; at standard and "
+                               "full srresnet trains at 1e-3 with cosine decay)")
+    supervised_loss: Literal["l1", "mse"] = option("mse", "pixel loss on the paired subset (srresnet's at the quick "
+                                                          "profile; l1 at standard and full)")
     supervised_weight: float = option(1.0, "weight of the supervised loss")
     consistency_weight: float = option(1.0, "weight of the LR-consistency loss on the LR-only subset")
     consistency_kind: Literal["l1", "mse"] = option("mse", "distance of the consistency loss; mse = the same kind as "

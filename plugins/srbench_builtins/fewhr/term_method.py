@@ -106,7 +106,7 @@ class TermMethodOptions(ScheduleOptions):
     match_params: str = option("", "a generator whose parameter count this method's generator matches, through "
                                    "its features width (e.g. srresnet_resize: compare at equal capacity); empty = "
                                    "the generator's own preset")
-    lr_g: float = option(5e-4, "generator Adam learning rate (srresnet's default, for CPU budgets)")
+    lr_g: float = option(5e-4, "generator Adam learning rate (srresnet's at the quick profile, constant)")
     consistency_weight: float = option(1.0, "weight of the LR-consistency loss |degrade(clamp(G(LR))) - LR|")
     consistency_kind: Literal["l1", "mse"] = option("l1", "distance of the consistency loss")
     adversarial_weight: float = option(3e-4, "final weight of the adversarial term (SRGAN: 1e-3, which striped "
