@@ -215,3 +215,21 @@ def test_dry_run_estimates_the_training_left_from_the_folders_finished_trials(ca
     assert len(trains) == 2 and all(f"~{seconds:.0f} s (1 finished trial like it)" in line for line in trains)
     code, stdout, _ = run_cli(capsys, "run", "--dry-run", *common, "--seeds", "2", "--set", "srresnet.lr=2e-3")
     assert "(1 finished trial of the method, other options)" in stdout  # another option: the method's cost
+
+
+def test_the_script_shows_a_method_note_as_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    """A note a method raises with warnings.warn reads as one srbench line, not a path and a line of source."""
+    import warnings
+
+    from srbench.cli.main import one_line_warnings
+
+    with one_line_warnings():
+        warnings.warn("lr_crop 24 (the default) exceeds the smallest LR training image; trained on 19-px crops",
+                      stacklevel=1)
+        warnings.warn("old flag", DeprecationWarning, stacklevel=1)
+    err = capsys.readouterr().err.splitlines()
+    assert err[0] == ("srbench: warning: lr_crop 24 (the default) exceeds the smallest LR training image; trained "
+                      "on 19-px crops")
+    assert err[1].startswith("srbench: warning: old flag (DeprecationWarning, test_cli.py:")
+    assert len(err) == 2
+    assert warnings.showwarning is not None and warnings.showwarning.__name__ != "show"  # put back after

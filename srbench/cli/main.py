@@ -9,7 +9,12 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from typing import NoReturn, Sequence
+import warnings
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator, NoReturn, Sequence
+
+from tqdm.auto import tqdm
 
 from ..errors import SrbenchError
 from ..plugin_manager import load_plugins, set_plugin_system
@@ -67,10 +72,30 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
-def console_main() -> None:
-    """The installed script: :func:`main`, quiet when the reader of stdout goes away (``srbench list | head``)."""
+@contextmanager
+def one_line_warnings() -> Iterator[None]:
+    """Show each Python warning as one line on stderr, above any progress bar: a method's note
+    (``warnings.warn``, e.g. a default crop shrunk to fit the data) reads ``srbench: warning: ...``, not a
+    file path followed by a line of srbench's source. Other categories keep their name and origin."""
+    def show(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+             file: object = None, line: str | None = None) -> None:
+        where = "" if category is UserWarning else f" ({category.__name__}, {Path(filename).name}:{lineno})"
+        tqdm.write(f"srbench: warning: {message}{where}", file=sys.stderr)
+
+    previous = warnings.showwarning
+    warnings.showwarning = show
     try:
-        code = main()
+        yield
+    finally:
+        warnings.showwarning = previous
+
+
+def console_main() -> None:
+    """The installed script: :func:`main`, quiet when the reader of stdout goes away (``srbench list | head``),
+    its warnings one line each."""
+    try:
+        with one_line_warnings():
+            code = main()
         sys.stdout.flush()  # a closed pipe shows here, not at interpreter exit
     except BrokenPipeError:
         # Python's advice (library docs, "Note on SIGPIPE"): point stdout at devnull so the final
