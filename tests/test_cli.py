@@ -217,19 +217,27 @@ def test_dry_run_estimates_the_training_left_from_the_folders_finished_trials(ca
     assert "(1 finished trial of the method, other options)" in stdout  # another option: the method's cost
 
 
-def test_the_script_shows_a_method_note_as_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_script_shows_a_method_note_as_one_line(capsys: pytest.CaptureFixture[str],
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     """A note a method raises with warnings.warn reads as one srbench line, not a path and a line of source."""
     import warnings
 
-    from srbench.cli.main import one_line_warnings
+    import srbench.cli.main as cli
 
-    with one_line_warnings():
+    def command_that_warns() -> int:
         warnings.warn("lr_crop 24 (the default) exceeds the smallest LR training image; trained on 19-px crops",
                       stacklevel=1)
         warnings.warn("old flag", DeprecationWarning, stacklevel=1)
+        return 0
+
+    before = warnings.showwarning
+    monkeypatch.setattr(cli, "main", command_that_warns)
+    with pytest.raises(SystemExit) as exited:
+        cli.console_main()  # the installed script
+    assert exited.value.code == 0
     err = capsys.readouterr().err.splitlines()
     assert err[0] == ("srbench: warning: lr_crop 24 (the default) exceeds the smallest LR training image; trained "
                       "on 19-px crops")
     assert err[1].startswith("srbench: warning: old flag (DeprecationWarning, test_cli.py:")
     assert len(err) == 2
-    assert warnings.showwarning is not None and warnings.showwarning.__name__ != "show"  # put back after
+    assert warnings.showwarning is before  # put back after

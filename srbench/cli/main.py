@@ -14,8 +14,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator, NoReturn, Sequence
 
-from tqdm.auto import tqdm
-
 from ..errors import SrbenchError
 from ..plugin_manager import load_plugins, set_plugin_system
 
@@ -79,6 +77,8 @@ def one_line_warnings() -> Iterator[None]:
     file path followed by a line of srbench's source. Other categories keep their name and origin."""
     def show(message: Warning | str, category: type[Warning], filename: str, lineno: int,
              file: object = None, line: str | None = None) -> None:
+        from tqdm.auto import tqdm  # only once a warning comes: `srbench list` does not pay for the import
+
         where = "" if category is UserWarning else f" ({category.__name__}, {Path(filename).name}:{lineno})"
         tqdm.write(f"srbench: warning: {message}{where}", file=sys.stderr)
 
