@@ -217,9 +217,9 @@ def test_dry_run_estimates_the_training_left_from_the_folders_finished_trials(ca
     assert "(1 finished trial of the method, other options)" in stdout  # another option: the method's cost
 
 
-def test_the_script_shows_a_method_note_as_one_line(capsys: pytest.CaptureFixture[str],
+def test_the_script_shows_a_python_warning_as_one_line(capsys: pytest.CaptureFixture[str],
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
-    """A note a method raises with warnings.warn reads as one srbench line, not a path and a line of source."""
+    """A remark a plugin raises with warnings.warn reads as one srbench line, not a path and a line of source."""
     import warnings
 
     import srbench.cli.main as cli

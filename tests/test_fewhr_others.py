@@ -14,6 +14,7 @@ from srbench.interfaces import MethodContext
 from srbench.options import parse_options
 from srbench.plugin_manager import load_plugins
 from srbench.training.profiles import get_profile
+from srbench.training.trainer import Trainer
 
 TINY = {"iterations": 4, "batch_size": 2, "patch_size": 24, "patches_per_image": 2, "eval_max_side": 32,
         "checkpoint_every": 2}
@@ -229,10 +230,13 @@ def test_pairwise_default_lr_crop_shrinks_to_the_smallest_lr_image_with_a_note()
     method, data = make_method("pairwise", 2, pretrain_fraction=0.0)
     seen = []
     method.generator.register_forward_hook(lambda module, args, out: seen.append(tuple(args[0].shape[-2:])))
-    with pytest.warns(UserWarning, match="lr_crop 24 .the default. exceeds the smallest LR training image"):
-        method.train_step(0, data)
+    said: list[str] = []  # the trainer says a method's notes when training starts
+    Trainer(method, data, total_steps=1, trial_dir=None, checkpoint_every=1, log_every=1, log=said.append,
+            label="pairwise").run()
     assert seen[0] == (16, 16)
-    assert any("trained on 16-px crops" in note for note in method.notes())
+    assert said == [f"srbench: warning: pairwise: {note}" for note in method.notes()]  # each once, one line
+    assert ("srbench: warning: pairwise: lr_crop 24 (the default) exceeds the smallest LR training image; "
+            "trained on 16-px crops") in said
 
 
 def test_ambient_lr_crop_needs_unmatched_fakes():

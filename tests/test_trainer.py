@@ -123,3 +123,26 @@ def test_cpu_time_accumulates_across_a_resume_and_is_unknown_after_an_older_chec
     _, resumed = train(older, steps=8)
     outcome = resumed.run()
     assert outcome.steps == 8 and outcome.cpu_seconds is None
+
+
+def test_the_methods_notes_are_said_once_when_training_starts_and_again_on_resume(tmp_path):
+    class NotedToy(ToyMethod):
+        def notes(self):
+            return ["content_loss vgg fell back to the l1 pixel loss", "batch norm off for wgan-gp"]
+
+    said: list[str] = []
+
+    def trainer(stop_after=None):
+        seed_everything(0)
+        data = make_data()
+        method = NotedToy(parse_options(ToyMethod.Options, {}, "toy"), make_method().context)
+        method.setup(data)
+        return Trainer(method, data, total_steps=6, trial_dir=tmp_path, checkpoint_every=2, log_every=1,
+                       stop_after=stop_after, log=said.append, label="toy")
+
+    with pytest.raises(KeyboardInterrupt):
+        trainer(stop_after=3).run()
+    assert said == ["srbench: warning: toy: content_loss vgg fell back to the l1 pixel loss",
+                    "srbench: warning: toy: batch norm off for wgan-gp"]  # once, not at every step
+    trainer().run()  # the resumed process says them again: its reader did not see the first
+    assert said[2:] == said[:2] and len(said) == 4

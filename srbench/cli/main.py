@@ -72,9 +72,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 @contextmanager
 def one_line_warnings() -> Iterator[None]:
-    """Show each Python warning as one line on stderr, above any progress bar: a method's note
-    (``warnings.warn``, e.g. a default crop shrunk to fit the data) reads ``srbench: warning: ...``, not a
-    file path followed by a line of srbench's source. Other categories keep their name and origin."""
+    """Show each Python warning as one line on stderr, above any progress bar: a plugin's
+    ``warnings.warn`` reads ``srbench: warning: ...``, not a file path followed by a line of its source. Other
+    categories than ``UserWarning`` keep their name and origin. (Method notes do not come this way: the trainer
+    says them through its own log.)"""
     def show(message: Warning | str, category: type[Warning], filename: str, lineno: int,
              file: object = None, line: str | None = None) -> None:
         from tqdm.auto import tqdm  # only once a warning comes: `srbench list` does not pay for the import

@@ -183,7 +183,9 @@ class Method(ABC):
     def notes(self) -> list[str]:
         """One-line remarks for the result (e.g. "VGG19 weights absent: pixel content loss used").
 
-        Written to ``result.json`` under ``notes`` and shown in the report; empty by default.
+        Written to ``result.json`` under ``notes`` and shown in the report; the trainer also says each one
+        line when training starts or resumes (``srbench: warning: METHOD: NOTE``), so a method need not warn
+        itself. Empty by default.
         """
         return []
 

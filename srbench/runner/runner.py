@@ -717,7 +717,7 @@ class Runner:
             tdir = self.trial_dir(trial)
             trainer = Trainer(method, data, total_steps=self.profile.iterations, trial_dir=tdir,
                               checkpoint_every=self.profile.checkpoint_every, log_every=self.profile.log_every,
-                              progress=progress.step if progress else None, log=self.log,
+                              progress=progress.step if progress else None, log=self.log, label=spec.method,
                               on_log=loss_logger(self.plugins, trial.trial_id, tdir, self.config.log))
             if progress:
                 progress.start_steps(self.profile.iterations)

@@ -128,13 +128,15 @@ class Trainer:
     :param on_log: optional callback at each loss-log step (the logging plugins' hook).
     :param stop_after: stop (as if interrupted, checkpoint saved) after this many steps of this
         call; used by tests of resumption.
-    :param log: where one-line warnings go (default: stderr).
+    :param log: where one-line warnings go (default: stderr); the method's :meth:`~Method.notes` are said
+        there once when training starts or resumes.
+    :param label: names the trial in those lines (the runner gives the method's registered name).
     """
 
     def __init__(self, method: Method, data: TrainingData, *, total_steps: int, trial_dir: Path | None,
                  checkpoint_every: int, log_every: int, progress: ProgressCallback | None = None,
                  stop_after: int | None = None, on_log: LogCallback | None = None,
-                 log: Callable[[str], None] | None = None) -> None:
+                 log: Callable[[str], None] | None = None, label: str = "") -> None:
         self.method = method
         self.data = data
         self.total_steps = total_steps
@@ -145,6 +147,7 @@ class Trainer:
         self.stop_after = stop_after
         self.on_log = on_log
         self.log = log or (lambda msg: print(msg, file=sys.stderr))
+        self.label = label
 
     # -- checkpoints ------------------------------------------------------------------------
     @property
@@ -207,6 +210,10 @@ class Trainer:
         :raises KeyboardInterrupt: after saving a checkpoint of the last completed step.
         """
         start, seconds, cpu_seconds = self.load_checkpoint()
+        # said here, not in setup: ``srbench eval`` and rescoring rebuild the method without training it
+        prefix = f"{self.label}: " if self.label else ""
+        for note in self.method.notes():
+            self.log(f"srbench: warning: {prefix}{note}")
         for m in self.method.modules().values():
             m.train()
         log_file = None

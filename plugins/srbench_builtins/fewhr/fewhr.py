@@ -24,7 +24,6 @@ runs on the paired LR (a note says so).
 from __future__ import annotations
 
 import copy
-import warnings
 from dataclasses import dataclass
 from typing import Any, Literal, Mapping
 
@@ -222,8 +221,6 @@ class FewHRMethod(Method):
         self.adda_phases = PhasePlan(ctx.total_steps, [(SOURCE, opts.adda_fraction)], rest=ADAPT)
         if opts.domain_adaptation:
             self._setup_domain_adaptation()
-        for note in self.trial_notes:
-            warnings.warn(f"fewhr: {note}", stacklevel=2)
 
     def _setup_domain_adaptation(self) -> None:
         opts, ctx = self.options, self.context

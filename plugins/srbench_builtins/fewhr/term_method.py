@@ -25,7 +25,6 @@ term's own options from the combined ones.
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass, fields
 from typing import Any, ClassVar, Literal, Mapping
 
@@ -189,9 +188,6 @@ class ConsistencyTermMethod(Method):
     # -- training ---------------------------------------------------------------------------
     def train_step(self, step: int, data: Any) -> Mapping[str, float | torch.Tensor]:
         opts, ctx = self.options, self.context
-        if step == 0:  # said when training starts, not when srbench eval or a rescore rebuilds the method
-            for note in self.setup_notes:
-                warnings.warn(note, stacklevel=2)
         schedule = self.schedule
         schedule.decay_learning_rates(self.optimizers().values(), step)
         lr = (self.input_cropper.batch(ctx.batch_size, self.lr_crop, ctx.device) if self.input_cropper is not None

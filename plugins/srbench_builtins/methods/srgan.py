@@ -7,7 +7,6 @@ behind an option of :class:`SRGANOptions` (``--set srgan.OPTION=VALUE``).
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 from typing import Any, Literal, Mapping
 
@@ -122,7 +121,7 @@ class SRGANMethod(Method):
     (periodic_ratio 3.1-7.4, quick profile, 3 seeds); with resize-convolution 0.13-0.47, and
     PSNR-Y higher on each seed (28.87 against 28.80 dB; at hr_fraction 1, 29.15 against 29.04).
     ``content_loss=vgg`` needs VGG19 weights on disk; without them the method uses
-    ``pixel_loss`` and records a note (``extra_state()["notes"]``, and a warning).
+    ``pixel_loss`` and records a note (``extra_state()["notes"]``, said when training starts).
     """
 
     Options = SRGANOptions
@@ -154,8 +153,6 @@ class SRGANMethod(Method):
                                if self.generator_x2 is not None else None)
         self.replay = opts.replay_buffer(ctx.seed)
         self._setup_content_losses()
-        for note in self.trial_notes:
-            warnings.warn(f"srgan: {note}", stacklevel=2)
 
     def _setup_progressive(self) -> None:
         opts, ctx = self.options, self.context
