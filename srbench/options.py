@@ -17,15 +17,26 @@ from typing import Any, Literal, Mapping, get_args, get_origin, get_type_hints
 from .errors import UsageError
 
 
-def option(default: Any, doc: str, *, affects_results: bool = True, **kwargs: Any) -> Any:
+#: ``option(neutral=...)`` not given: the option is always part of a trial's id.
+_NO_NEUTRAL: Any = object()
+
+
+def option(default: Any, doc: str, *, affects_results: bool = True, neutral: Any = _NO_NEUTRAL,
+           **kwargs: Any) -> Any:
     """A dataclass field with a default and a one-line doc shown by ``srbench list --options``.
 
     :param affects_results: ``False`` for an option that changes only where or how fast something
         runs, or where a file is read from (``device``, ``batch_size``, a weights path): it is
         left out of what a score is recorded with (:func:`result_options`), so changing it does
         not re-score stored results.
+    :param neutral: for an option added to a method that already has finished trials: the value at which
+        the method trains exactly as it did before the option existed. At that value the option is left
+        out of the trial id (:func:`neutral_option_names`), so adding it keeps every existing trial
+        reusable; at any other value, the default included if it later changes, it is in the id.
     """
     metadata = {"doc": doc, "affects_results": affects_results}
+    if neutral is not _NO_NEUTRAL:
+        metadata["neutral"] = neutral
     if isinstance(default, (list, dict, set)):
         return field(default_factory=lambda: type(default)(default), metadata=metadata, **kwargs)
     return field(default=default, metadata=metadata, **kwargs)
@@ -189,3 +200,9 @@ def options_to_dict(opts: Any, *, results_only: bool = False) -> dict[str, Any]:
         v = getattr(opts, f.name)
         out[f.name] = list(v) if isinstance(v, tuple) else v
     return out
+
+
+def neutral_option_names(opts: Any) -> tuple[str, ...]:
+    """The options of ``opts`` set to their declared ``neutral`` value (see :func:`option`), in field order."""
+    return tuple(f.name for f in fields(opts)
+                 if "neutral" in f.metadata and getattr(opts, f.name) == f.metadata["neutral"])

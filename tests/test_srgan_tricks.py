@@ -406,3 +406,38 @@ def test_bad_options_are_one_line_usage_errors(registries, values, match):
     with pytest.raises(UsageError, match=match) as info:
         parse_options(cls.Options, values, "--set srgan")
     assert "\n" not in str(info.value)
+
+
+def test_critic_crop_shows_d_random_crops_and_whole_patches_by_default(registries, data_by_scale):
+    seen: list[tuple[int, int]] = []
+
+    def record(module, args, out):
+        seen.append(tuple(args[0].shape[-2:]))
+
+    method = make_srgan(registries, data_by_scale[4], pretrain_fraction=0.0, d_only_fraction=0.0, critic_crop=16)
+    method.adversary.discriminator.register_forward_hook(record)
+    method.train_step(0, data_by_scale[4])  # a joint step: D's update on real and fake, then G's term
+    assert seen and set(seen) == {(16, 16)}
+    # real and fake crops are drawn per image, independently: same batch, other positions
+    target = torch.arange(4 * 3 * PATCH * PATCH, dtype=torch.float32).reshape(4, 3, PATCH, PATCH)
+    a, b = method.critic_view(target), method.critic_view(target)
+    assert a.shape == (4, 3, 16, 16) and not torch.equal(a, b)
+
+    whole = make_srgan(registries, data_by_scale[4], pretrain_fraction=0.0, d_only_fraction=0.0)
+    assert whole.options.critic_crop == -1
+    state = torch.get_rng_state()
+    assert whole.critic_view(target) is target  # the whole patch, and no random draw: trains as before
+    assert torch.equal(torch.get_rng_state(), state)
+
+
+def test_critic_crop_larger_than_what_d_is_shown_is_refused(registries):
+    cls = registries.methods.get("srgan").factory
+    context = MethodContext(scale=4, degradation=None, device=torch.device("cpu"), profile=profile(8),
+                            registries=registries, seed=0)
+    cls.check_options(parse_options(cls.Options, {"critic_crop": PATCH}, "srgan"), context)  # the whole patch
+    with pytest.raises(UsageError, match=f"critic_crop={PATCH + 4} is larger than the {PATCH}-px training patches"):
+        cls.check_options(parse_options(cls.Options, {"critic_crop": PATCH + 4}, "srgan"), context)
+    with pytest.raises(UsageError, match=f"larger than the x2 stage's {PATCH // 2}-px targets"):
+        cls.check_options(parse_options(cls.Options, {"critic_crop": PATCH, "progressive": True}, "srgan"), context)
+    with pytest.raises(UsageError, match="invalid critic_crop -2"):
+        parse_options(cls.Options, {"critic_crop": -2}, "srgan")

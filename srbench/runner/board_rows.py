@@ -16,6 +16,7 @@ import pandas as pd
 
 from ..result_record import TrialResult, as_records
 from ..results import STATUS_OK
+from .trial import identity_options
 
 #: What the frame builders take: records, or ``result.json`` dicts (read with ``TrialResult.from_dict``).
 Records = Iterable[Union[TrialResult, Mapping[str, Any]]]
@@ -41,7 +42,7 @@ _COMPONENT_PREFIX = "component_versions."
 def _settings(spec: dict[str, Any]) -> dict[str, Any]:
     """What a row of one method holds fixed: its options, then ``profile.FIELD``,
     ``component_versions.KIND/NAME``, ``dataset``, ... ."""
-    settings = dict(spec.get("method_options") or {})
+    settings = identity_options(spec)  # an option at its neutral value trains as before it existed
     for table in _SETTING_TABLES:
         settings.update({f"{table}.{k}": v for k, v in (spec.get(table) or {}).items()})
     settings.update({k: spec[k] for k in _SETTING_FIELDS if k in spec})

@@ -17,6 +17,7 @@ from typing import Any
 
 from ..result_record import TrialResult
 from ..results import STATUS_OK
+from .trial import identity_options
 
 
 @dataclass(frozen=True)
@@ -35,7 +36,7 @@ class TrainingEstimate:
 
 
 def _key(spec: dict[str, Any], *, options: bool) -> str:
-    parts = [spec.get("method"), spec.get("profile"), spec.get("method_options") if options else None]
+    parts = [spec.get("method"), spec.get("profile"), identity_options(spec) if options else None]
     return json.dumps(parts, sort_keys=True, default=str)
 
 

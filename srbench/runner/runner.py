@@ -35,7 +35,7 @@ from ..interfaces.dataset import Dataset, Split
 from ..interfaces.degradation import Degradation
 from ..interfaces.method import Method, MethodContext
 from ..interfaces.metric import Metric
-from ..options import NoOptions, convert_value, options_to_dict, parse_options
+from ..options import NoOptions, convert_value, neutral_option_names, options_to_dict, parse_options
 from ..plugin_manager import PluginSystem
 from ..provenance import machine, source_revision
 from ..result_record import Cost, TestSetScores, Training, TrialResult, read_record
@@ -415,7 +415,8 @@ class Runner:
         trial = self._method_planner(str(spec["method"]))(float(spec["hr_fraction"]), int(spec["seed"]))
         if not exact:
             return trial
-        wanted = TrialSpec(**{**spec, "test_datasets": tuple(spec.get("test_datasets") or ())}).trial_id
+        wanted = TrialSpec(**{**spec, "test_datasets": tuple(spec.get("test_datasets") or ()),
+                              "neutral_options": tuple(spec.get("neutral_options") or ())}).trial_id
         if trial.trial_id != wanted:
             raise SrbenchError(f"trial {wanted} is not the trial this srbench ({__version__}) plans for its spec "
                                f"({trial.trial_id}): its srbench, plugins or datasets differ from the ones that "
@@ -435,6 +436,7 @@ class Runner:
                              f"--set {name}")
         cls.check_options(opts, self._planning_context())
         components = self.component_versions(options_to_dict(opts))
+        neutral = neutral_option_names(opts)
         test_names = tuple(self.test_datasets)
         paired_options = self._paired_degradation_options()
 
@@ -446,7 +448,7 @@ class Runner:
                 hr_source=self.config.hr_source, seed=seed, profile=_profile_dict(self.profile),
                 deterministic=self.config.deterministic, amp=self.config.amp, method_version=version,
                 component_versions=components, paired_degradation=self.config.paired_degradation,
-                paired_degradation_options=paired_options)
+                paired_degradation_options=paired_options, neutral_options=neutral)
             return PlannedTrial(spec, cls, opts)
         return make
 

@@ -12,6 +12,13 @@ from typing import Any
 _NOT_IN_ID = ("test_datasets",)
 
 
+def identity_options(spec: dict[str, Any]) -> dict[str, Any]:
+    """The method options of a spec (a :meth:`TrialSpec.to_dict`, or a record's ``spec``) that tell trials
+    apart: all but those at their neutral value (``neutral_options``)."""
+    neutral = set(spec.get("neutral_options") or ())
+    return {k: v for k, v in (spec.get("method_options") or {}).items() if k not in neutral}
+
+
 @dataclass(frozen=True)
 class TrialSpec:
     """Everything that determines a trial's outcome (and nothing that does not, like ``--out``).
@@ -28,6 +35,10 @@ class TrialSpec:
         :meth:`to_dict`, and so of the id, when empty: trials from before it existed keep their ids.
     :param paired_degradation_options: that operator's options that differ from its defaults (``--set
         paired_degradation.X=...``); left out of :meth:`to_dict` when empty, for the same reason.
+    :param neutral_options: the names in ``method_options`` set to their declared neutral value (the value that
+        trains as before the option existed: :func:`~srbench.options.option`); kept in the record, left out
+        of the id, so adding an option to a method keeps its finished trials. Left out of :meth:`to_dict`
+        when empty.
     :param component_versions: ``KIND/NAME -> "VERSION/rN"`` of the degradation, the training data and the
         networks and losses the method's options name (:meth:`Runner.component_versions`): a
         changed operator, dataset or network makes new trials too.
@@ -50,11 +61,13 @@ class TrialSpec:
     component_versions: dict[str, str] = field(default_factory=dict)
     paired_degradation: str = ""
     paired_degradation_options: dict[str, Any] = field(default_factory=dict)
+    neutral_options: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["test_datasets"] = list(self.test_datasets)
-        for optional in ("paired_degradation", "paired_degradation_options"):
+        d["neutral_options"] = list(self.neutral_options)
+        for optional in ("paired_degradation", "paired_degradation_options", "neutral_options"):
             if not d[optional]:
                 del d[optional]
         return d
@@ -62,6 +75,8 @@ class TrialSpec:
     @property
     def trial_id(self) -> str:
         """Readable prefix + 10 hex digits of the spec's SHA-256 (stable across runs and machines)."""
-        identity = {k: v for k, v in self.to_dict().items() if k not in _NOT_IN_ID}
+        spec = self.to_dict()
+        identity = {k: v for k, v in spec.items() if k not in _NOT_IN_ID and k != "neutral_options"}
+        identity["method_options"] = identity_options(spec)
         digest = hashlib.sha256(json.dumps(identity, sort_keys=True, default=str).encode()).hexdigest()[:10]
         return f"{self.method}-x{self.scale}-f{self.hr_fraction:g}-s{self.seed}-{digest}"

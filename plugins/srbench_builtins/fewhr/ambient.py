@@ -76,19 +76,18 @@ from typing import Any, Callable, Literal
 import torch
 
 from srbench.errors import UsageError
-from srbench.ops import imresize
+from srbench.ops import imresize, random_crops
 from srbench.options import option
-from srbench_builtins.methods.gan_common import Adversary, discriminator_step, \
+from srbench_builtins.methods.gan_common import Adversary, critic_crop_size, discriminator_step, \
     generator_adversarial_loss
 from srbench_builtins.methods.adversarial_schedule import DiscriminatorOptions
 from srbench_builtins.methods.schedules import check_fraction
 
-from .crops import LRImageCropper, random_crops
+from .crops import LRImageCropper
 from .measurement import MeasurementParams, RandomMeasurement, factor_grid
 from .term_method import ConsistencyTermMethod, TermMethodOptions
 from .discriminator_term import DiscriminatorTerm
 from .unpaired_terms import register_term, stored_lr_of
-from .unsupervised import critic_crop_size
 
 AmbientMode = Literal["ambient", "unmeasure", "consistency"]
 

@@ -1,8 +1,9 @@
-"""Random crops for the few-HR methods: of batches (critic inputs) and of whole LR images.
+"""Random crops for the few-HR methods, of whole LR images and of batches.
 
-* :func:`random_crops` takes one square crop per image of a batch at an independent random
-  position (differentiable), e.g. so a discriminator sees real and generated patches that are
-  not aligned with each other nor with the generator's pixel-shuffle grid;
+(The crops of a batch that a discriminator sees, one per image at an independent position, so that real
+and generated patches are aligned neither with each other nor with the generator's pixel-shuffle grid,
+are :func:`srbench.ops.random_crops`.)
+
 * :class:`LRImageCropper` draws crops of any size from the whole LR training images
   (``TrainingData.paired.images["lr"]`` and ``lr_only.images["lr"]``), for methods whose inputs
   must be larger than the stored LR patches (cross-scale learning, real LR measurements).
@@ -19,21 +20,6 @@ import torch
 
 from srbench.data.training_data import random_dihedral as random_dihedral_batch
 from srbench.errors import IncompatibleError, UsageError
-
-
-def random_crops(x: torch.Tensor, size: int, generator: torch.Generator | None = None) -> torch.Tensor:
-    """One ``size`` x ``size`` crop of each image of ``x`` ``(B, C, H, W)``, positions drawn per image.
-
-    :raises UsageError: when ``size`` exceeds the image side or is below 1.
-    """
-    b, _, h, w = x.shape
-    if not 1 <= size <= min(h, w):
-        raise UsageError(f"crop size {size} does not fit images of {h}x{w} px; expected 1 to {min(h, w)}")
-    if size == h == w:
-        return x
-    ys = torch.randint(0, h - size + 1, (b,), generator=generator).tolist()
-    xs = torch.randint(0, w - size + 1, (b,), generator=generator).tolist()
-    return torch.stack([x[i, :, y:y + size, z:z + size] for i, (y, z) in enumerate(zip(ys, xs))])
 
 
 def random_dihedral(x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:

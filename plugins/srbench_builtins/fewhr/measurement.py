@@ -35,7 +35,9 @@ from srbench.interfaces import Degradation
 from srbench.ops import imresize
 from srbench_builtins.degradations.kernels import gaussian_kernels_1d, separable_blur
 
-from .crops import random_crops, random_dihedral
+from srbench.ops import random_crops
+
+from .crops import random_dihedral
 
 #: Factors closer than this to the trial's scale count as the full measurement.
 _SAME_FACTOR = 1e-6

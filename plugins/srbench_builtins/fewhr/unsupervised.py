@@ -14,13 +14,13 @@ from typing import Any
 
 import torch
 
-from srbench.errors import IncompatibleError, UsageError
+from srbench.errors import IncompatibleError
+from srbench.ops import random_crops
 from srbench.options import option
-from srbench_builtins.methods.gan_common import Adversary, discriminator_step, \
+from srbench_builtins.methods.gan_common import Adversary, critic_crop_size, discriminator_step, \
     generator_adversarial_loss
 from srbench_builtins.methods.adversarial_schedule import DiscriminatorOptions
 
-from .crops import random_crops
 from .term_method import ConsistencyTermMethod, TermMethodOptions
 from .discriminator_term import DiscriminatorTerm
 from .unpaired_terms import register_term
@@ -40,22 +40,6 @@ class UnsupervisedTermOptions(DiscriminatorOptions):
         DiscriminatorOptions.__post_init__(self)
         if self.critic_crop < -1:
             raise ValueError(f"invalid critic_crop {self.critic_crop}; expected -1 (whole), 0 (auto) or a side in px")
-
-
-def critic_crop_size(requested: int, side: int, scale: int) -> int:
-    """The crop side D sees for patches of ``side`` px: ``requested``, or the automatic choice.
-
-    ``0`` gives ``side - scale`` (at least half the patch); ``-1`` the whole patch.
-    :raises UsageError: when ``requested`` is larger than the patch.
-    """
-    if requested == -1:
-        return side
-    if requested == 0:
-        return max(side - scale, (side + 1) // 2)
-    if requested > side:
-        raise UsageError(f"critic_crop {requested} px is larger than the {side}-px training patches; "
-                         f"expected at most {side} (or 0 = auto, -1 = whole)")
-    return requested
 
 
 @register_term("unsupervised")
@@ -133,5 +117,4 @@ class UnsupervisedMethod(ConsistencyTermMethod):
     requires_hr_pool = True
 
 
-__all__ = ["UnsupervisedMethod", "UnsupervisedOptions", "UnsupervisedTerm", "UnsupervisedTermOptions",
-           "critic_crop_size"]
+__all__ = ["UnsupervisedMethod", "UnsupervisedOptions", "UnsupervisedTerm", "UnsupervisedTermOptions"]

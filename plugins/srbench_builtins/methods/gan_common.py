@@ -5,7 +5,8 @@
   smoothing, spectral norm, batch norm, learning rate);
 * :func:`discriminator_step` is one critic update (penalty and ``after_discriminator_step``
   included), :func:`generator_adversarial_loss` the generator's adversarial term;
-* :func:`create_generator_optimizer` follows the objective's recommended optimizer.
+* :func:`create_generator_optimizer` follows the objective's recommended optimizer;
+* :func:`critic_crop_size` is the side of the random crops a discriminator sees (``critic_crop``).
 
 Methods stay in charge of *what* is real and fake (paired HR, an HR pool, degraded SR, ...);
 these helpers only know about discriminators and losses.
@@ -226,3 +227,19 @@ def generator_adversarial_loss(adversary: Adversary, real: torch.Tensor, fake: t
             real_logits = d(real)
         fake_logits = d(fake)
     return adversary.loss.generator_loss(real_logits, fake_logits)
+
+
+def critic_crop_size(requested: int, side: int, scale: int) -> int:
+    """The crop side D sees for patches of ``side`` px: ``requested``, or the automatic choice.
+
+    ``0`` gives ``side - scale`` (at least half the patch); ``-1`` the whole patch.
+    :raises UsageError: when ``requested`` is larger than the patch.
+    """
+    if requested == -1:
+        return side
+    if requested == 0:
+        return max(side - scale, (side + 1) // 2)
+    if requested > side:
+        raise UsageError(f"critic_crop {requested} px is larger than the {side}-px training patches; "
+                         f"expected at most {side} (or 0 = auto, -1 = whole)")
+    return requested

@@ -13,15 +13,16 @@ from typing import Any, Literal, Mapping
 import torch
 from torch import nn
 
-from srbench.errors import IncompatibleError
+from srbench.errors import IncompatibleError, UsageError
 from srbench.interfaces import GeneratorSpec, Method
-from srbench.ops import imresize
+from srbench.ops import imresize, random_crops
 from srbench.options import option
 
 from .gan_common import (
     Adversary,
     create_generator,
     create_generator_optimizer,
+    critic_crop_size,
     discriminator_step,
     generator_adversarial_loss,
     generator_spec,
@@ -57,6 +58,9 @@ class SRGANOptions(AdversarialOptions, DiscriminatorOptions):
     adversarial_weight: float = option(3e-4, "final weight of the adversarial term (SRGAN: 1e-3, which striped the "
                                              "output on sr291/val at the standard profile, where the "
                                              "default is 5e-4; docs/methods.md)")
+    critic_crop: int = option(-1, "side (HR px) of the random crops D sees, drawn independently for real and "
+                                  "fake images; -1 = whole patches, 0 = the patch side minus the scale. A "
+                                  "96-px crop of 192-px patches costs D a quarter", neutral=-1)
     spectral_norm_g: bool = option(False, "spectral normalisation in the generator (report: on)")
     batch_norm_d: bool | None = option(None, "batch norm in D when it has the option; none = its default, "
                                              "off for wgan-gp")
@@ -76,6 +80,8 @@ class SRGANOptions(AdversarialOptions, DiscriminatorOptions):
         check_fraction(self.progressive_switch, "progressive_switch", below_one=True)
         if not self.lr_g > 0:
             raise ValueError(f"invalid lr_g {self.lr_g!r}; expected a positive number")
+        if self.critic_crop < -1:
+            raise ValueError(f"invalid critic_crop {self.critic_crop}; expected -1 (whole), 0 (auto) or a side in px")
         if self.vgg_layer not in vgg19_layer_names():
             raise ValueError(f"unknown vgg_layer {self.vgg_layer!r}; accepted: conv1_1 ... conv5_4, relu1_1 ... "
                              f"relu5_4, pool1 ... pool5")
@@ -130,6 +136,17 @@ class SRGANMethod(Method):
     # swd -0.082 ± 0.014 against srresnet at -1.29 dB (docs/methods.md, "Defaults chosen")
     profile_defaults = {"standard": {"adversarial_weight": 5e-4}}
     requires_paired = True
+
+    @classmethod
+    def check_options(cls, options: Any, context: Any) -> None:
+        """Refuse a ``critic_crop`` larger than what D is shown (the x2 stage's targets are half the patch)."""
+        patch = context.profile.patch_size
+        side = patch // 2 if options.progressive else patch
+        if options.critic_crop > side:
+            stage = f"the x2 stage's {side}-px targets (half the {patch}-px patch)" if options.progressive \
+                else f"the {patch}-px training patches"
+            raise UsageError(f"--set srgan.critic_crop={options.critic_crop} is larger than {stage}; expected "
+                             f"at most {side}, or 0 (auto) or -1 (whole)")
 
     # -- setup ------------------------------------------------------------------------------
     def setup(self, data: Any) -> None:
@@ -279,9 +296,14 @@ class SRGANMethod(Method):
             else:
                 with torch.no_grad():
                     fake = generator(lr)
-            shown = self.replay.mix(fake, self.options.replay_fraction)
-            stats = discriminator_step(self.adversary, target, shown)
+            shown = self.replay.mix(self.critic_view(fake), self.options.replay_fraction)
+            stats = discriminator_step(self.adversary, self.critic_view(target), shown)
         return stats, fake, target
+
+    def critic_view(self, images: torch.Tensor) -> torch.Tensor:
+        """What D sees of a batch: random ``critic_crop`` crops, one position per image (the whole batch at -1)."""
+        side = min(images.shape[-2:])
+        return random_crops(images, critic_crop_size(self.options.critic_crop, side, self.context.scale))
 
     def train_step(self, step: int, data: Any) -> Mapping[str, float | torch.Tensor]:
         schedule = self.schedule
@@ -310,7 +332,7 @@ class SRGANMethod(Method):
         stats, fake, target = self._critic_updates(data, generator, scale, keep_last_graph=True)
         weight = schedule.weight(step)
         content = self.content_loss(fake, target)
-        adversarial = generator_adversarial_loss(self.adversary, target, fake)
+        adversarial = generator_adversarial_loss(self.adversary, self.critic_view(target), self.critic_view(fake))
         total = content + weight * adversarial
         self._generator_step(optimizer_g, total)
         return {"content": content.detach(), "adversarial": adversarial.detach(), "adversarial_weight": weight,
