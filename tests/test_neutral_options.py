@@ -11,7 +11,7 @@ from test_cli import run_cli
 
 from srbench.options import neutral_option_names, option
 from srbench.result_record import read_records
-from srbench.runner.board_rows import method_labels
+from srbench.runner.board_rows import method_labels, method_variants
 from srbench.runner.eval_checkpoint import _config_from_spec
 from srbench.runner.runner import Runner
 from srbench.plugin_manager import load_plugins
@@ -72,6 +72,8 @@ def test_an_option_added_at_its_neutral_value_keeps_the_finished_trials(capsys, 
     assert code == 0, err
     wide = next(r for r in read_records(fresh) if r.trial_id != before.trial_id)
     assert wide.spec["method_options"]["width"] == 2 and "neutral_options" not in wide.spec
+    legend = method_variants(read_records(fresh))  # the two rows, told apart in words
+    assert sorted(legend.values()) == ["width absent (as before the option existed)", "width=2"]
     monkeypatch.setattr(ToyMethod, "Options", options_with_width(3))
     code, stdout, err = run_cli(capsys, "run", *TOY, "--out", str(out), "--dry-run")
     assert code == 0, err

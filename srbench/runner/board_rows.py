@@ -110,7 +110,9 @@ def method_variants(results: Records) -> dict[str, str]:
             differing = [k for k in differing if not k.startswith(_COMPONENT_PREFIX)]
         several_versions = len({v for _, v in variants.values()}) > 1
         for label, (o, version) in variants.items():
-            parts = [f"{k}={_option_text(o.get(k))}" for k in differing]
+            # an option a record lacks predates it or sits at its neutral value: the method as before it existed
+            parts = [f"{k}={_option_text(o[k])}" if k in o else f"{k} absent (as before the option existed)"
+                     for k in differing]
             legend[label] = ", ".join(parts + ([f"version={version}"] if several_versions else []))
     return dict(sorted(legend.items()))
 
