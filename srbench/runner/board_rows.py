@@ -110,11 +110,16 @@ def method_variants(results: Records) -> dict[str, str]:
             differing = [k for k in differing if not k.startswith(_COMPONENT_PREFIX)]
         several_versions = len({v for _, v in variants.values()}) > 1
         for label, (o, version) in variants.items():
-            # an option a record lacks predates it or sits at its neutral value: the method as before it existed
-            parts = [f"{k}={_option_text(o[k])}" if k in o else f"{k} absent (as before the option existed)"
-                     for k in differing]
+            parts = [_difference_text(k, o) for k in differing]
             legend[label] = ", ".join(parts + ([f"version={version}"] if several_versions else []))
     return dict(sorted(legend.items()))
+
+
+def _difference_text(key: str, settings: dict[str, Any]) -> str:
+    if key not in settings and "." not in key and key not in _SETTING_FIELDS:
+        # a method option a record lacks predates it or sits at its neutral value: the method as before it existed
+        return f"{key} absent (as before the option existed)"
+    return f"{key}={_option_text(settings.get(key))}"
 
 
 def _spec_columns(r: TrialResult, label: str) -> dict[str, Any]:
