@@ -1,4 +1,4 @@
-"""Speed of the protocol metrics: psnr_y + ssim_y on a Set14-sized image pair, one thread.
+"""Speed of the metrics on a Set14-sized image pair, one thread: psnr_y + ssim_y (the protocol's), and swd.
 
 Run with ``pytest benchmarks/ --benchmark-enable``. The bound is checked on the mean *CPU* time
 of this process (``time.process_time``), measured by the test itself whether pytest-benchmark is
@@ -22,6 +22,9 @@ from srbench.plugin_manager import load_plugins
 #: target is ~15 ms (SSIM's 4 separable Gaussian filterings dominate); 60 ms catches a fall
 #: back to an unseparated window or to five 2-D filters plus temporaries.
 MAX_MEAN_SECONDS = 0.060
+#: swd (the realism axis, scored on every test image): Laplacian pyramid, 7x7 patches, random projections.
+#: A bound of one second a Set14-sized image keeps a full sr291/val pass (29 images) under half a minute.
+SWD_MAX_MEAN_SECONDS = 1.0
 
 
 @pytest.fixture
@@ -62,3 +65,13 @@ def test_psnr_y_plus_ssim_y_speed(benchmark, one_thread: None) -> None:
     mean = _mean_cpu_seconds(both)
     print(f"psnr_y + ssim_y, 480x500 RGB, 1 thread: {mean * 1e3:.1f} ms CPU per call")
     assert mean < MAX_MEAN_SECONDS, f"psnr_y + ssim_y took {mean * 1e3:.1f} ms CPU (bound {MAX_MEAN_SECONDS * 1e3:.0f} ms)"
+
+
+def test_swd_speed(benchmark, one_thread: None) -> None:
+    swd = load_plugins().registries.metrics.create("swd")
+    s = _pair_sample()
+    value = benchmark(lambda: swd.compute(s))
+    assert value > 0
+    mean = _mean_cpu_seconds(lambda: swd.compute(s), rounds=3)
+    print(f"swd, 480x500 RGB, 1 thread: {mean * 1e3:.0f} ms CPU per call")
+    assert mean < SWD_MAX_MEAN_SECONDS, f"swd took {mean:.2f} s CPU (bound {SWD_MAX_MEAN_SECONDS:.1f} s)"

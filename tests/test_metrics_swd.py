@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pytest
 import torch
@@ -118,13 +116,3 @@ def test_bad_options_are_one_line_errors():
         parse_options(SwdOptions, {"levels": "0"}, "--set swd")
     with pytest.raises(UsageError, match="patches"):
         parse_options(SwdOptions, {"patches": "-1"}, "--set swd")
-
-
-def test_a_set14_sized_image_takes_well_under_a_second():
-    g = torch.Generator().manual_seed(0)
-    hr = torch.randint(0, 256, (3, 480, 500), generator=g, dtype=torch.uint8)
-    sr = blurred(hr, 1.0)
-    swd(sr, hr)  # warm-up: cached kernels
-    t0 = time.perf_counter()
-    swd(sr, hr)
-    assert time.perf_counter() - t0 < 1.0
