@@ -204,5 +204,12 @@ def options_to_dict(opts: Any, *, results_only: bool = False) -> dict[str, Any]:
 
 def neutral_option_names(opts: Any) -> tuple[str, ...]:
     """The options of ``opts`` set to their declared ``neutral`` value (see :func:`option`), in field order."""
-    return tuple(f.name for f in fields(opts)
-                 if "neutral" in f.metadata and getattr(opts, f.name) == f.metadata["neutral"])
+    return tuple(name for name, value in neutral_values(type(opts)).items() if getattr(opts, name) == value)
+
+
+def neutral_values(options_cls: type) -> dict[str, Any]:
+    """``name -> neutral value`` of the fields of ``options_cls`` that declare one (see :func:`option`).
+
+    A record written before such an option existed lacks it; rebuilding that trial fills it with this value,
+    not with the option's default of the day, which may have changed since."""
+    return {f.name: f.metadata["neutral"] for f in fields(options_cls) if "neutral" in f.metadata}

@@ -12,7 +12,7 @@ from test_cli import run_cli
 from srbench.options import neutral_option_names, option
 from srbench.result_record import read_records
 from srbench.runner.board_rows import method_labels, method_variants
-from srbench.runner.eval_checkpoint import _config_from_spec
+from srbench.runner.eval_checkpoint import _config_from_spec, load_trial_method
 from srbench.runner.runner import Runner
 from srbench.plugin_manager import load_plugins
 from plugins.toy_method import ToyMethod, ToyOptions
@@ -78,6 +78,10 @@ def test_an_option_added_at_its_neutral_value_keeps_the_finished_trials(capsys, 
     code, stdout, err = run_cli(capsys, "run", *TOY, "--out", str(out), "--dry-run")
     assert code == 0, err
     assert before.trial_id not in stdout and "train " in stdout
+    # rebuilt from its checkpoint (srbench eval), the old trial gets the value it trained with, not the new default
+    method, _, _ = load_trial_method(out / "trials" / before.trial_id, device="cpu",
+                                     plugins=load_plugins(modules=["plugins.toy_method"]))
+    assert method.options.width == 1
 
 
 @pytest.mark.parametrize("value", [1, 2])

@@ -14,6 +14,7 @@ from ..data.training_data import TrainingData
 from ..errors import UsageError
 from ..interfaces.dataset import Split
 from ..interfaces.method import Method
+from ..options import neutral_values
 from ..plugin_manager import PluginSystem
 from ..result_record import TrialResult, read_record
 from ..results import RESULT_FILE, TRIALS_DIR
@@ -58,6 +59,11 @@ def load_trial_method(checkpoint: str | Path, *, device: str, plugins: PluginSys
     """
     ckpt, result = _trial_files(checkpoint)
     config = _config_from_spec(result.spec, ckpt.parent.parent.parent, device)
+    name = result.spec["method"]
+    if name in plugins.registries.methods:  # an unknown name is refused, listing the methods, by the Runner below
+        options_cls = getattr(plugins.registries.methods.get(name).factory, "Options", None)
+        if options_cls is not None:  # an option the record predates trained at its neutral value
+            config.method_options[name] = {**neutral_values(options_cls), **config.method_options[name]}
     config.metrics = list(metrics or [])
     runner = Runner(config.validate(), plugins, progress=False)
     # Not exact: a checkpoint stays usable after a plugin or dataset upgrade changed trial ids.
