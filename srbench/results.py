@@ -13,7 +13,8 @@ Constants rather than string literals, so plugins and reports read results the s
                degradation_options, hr_fraction, hr_source, seed, profile, deterministic, amp,
                paired_degradation (only when --paired-degradation is set), paired_degradation_options
                (only those of its options that differ from their defaults), neutral_options (only when
-               an option is at its declared neutral value: left out of the trial id), method_version, component_versions: {KIND/NAME: "VERSION/rN"}},
+               an option is at its declared neutral value: left out of the trial id), method_version,
+               component_versions: {KIND/NAME: "VERSION/rN"}},
       "split": {hr_fraction, seed, paired_ids, lr_only_ids, sha256},
       "metrics": {TEST_DATASET: {"mean": {METRIC: value}, "per_image": [{"id": ..., METRIC: value}],
                                  "unavailable": {METRIC: reason},
