@@ -28,8 +28,8 @@ def make_srgan(registries, data, profile, critic_crop: int):
     context = MethodContext(scale=4, degradation=data.degradation, device=torch.device("cpu"), profile=profile,
                             registries=registries, seed=0)
     # no pre-training and no D-only share: every step of the loop below is a joint step
-    options = {"critic_crop": critic_crop, "pretrain_fraction": 0.0, "d_only_fraction": 0.0,
-               **cls.defaults_under(profile.name)}
+    options = {**cls.defaults_under(profile.name), "critic_crop": critic_crop, "pretrain_fraction": 0.0,
+               "d_only_fraction": 0.0}
     method = cls(parse_options(cls.Options, options, "srgan"), context)
     method.setup(data)
     for module in method.modules().values():

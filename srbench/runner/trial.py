@@ -8,8 +8,9 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 
-#: Spec fields that say where a trial was scored, not what was trained: kept out of its id.
-_NOT_IN_ID = ("test_datasets",)
+#: Spec fields that say where a trial was scored, not what was trained, or which options sit at their neutral
+#: value (those options themselves are dropped from the id's method options): kept out of its id.
+_NOT_IN_ID = ("test_datasets", "neutral_options")
 
 
 def identity_options(spec: dict[str, Any]) -> dict[str, Any]:
@@ -76,7 +77,7 @@ class TrialSpec:
     def trial_id(self) -> str:
         """Readable prefix + 10 hex digits of the spec's SHA-256 (stable across runs and machines)."""
         spec = self.to_dict()
-        identity = {k: v for k, v in spec.items() if k not in _NOT_IN_ID and k != "neutral_options"}
+        identity = {k: v for k, v in spec.items() if k not in _NOT_IN_ID}
         identity["method_options"] = identity_options(spec)
         digest = hashlib.sha256(json.dumps(identity, sort_keys=True, default=str).encode()).hexdigest()[:10]
         return f"{self.method}-x{self.scale}-f{self.hr_fraction:g}-s{self.seed}-{digest}"

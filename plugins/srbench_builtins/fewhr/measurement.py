@@ -32,10 +32,8 @@ import torch
 
 from srbench.errors import UsageError
 from srbench.interfaces import Degradation
-from srbench.ops import imresize
+from srbench.ops import imresize, random_crops
 from srbench_builtins.degradations.kernels import gaussian_kernels_1d, separable_blur
-
-from srbench.ops import random_crops
 
 from .crops import random_dihedral
 

@@ -17,7 +17,7 @@ import torch
 from srbench.errors import IncompatibleError
 from srbench.ops import random_crops
 from srbench.options import option
-from srbench_builtins.methods.gan_common import Adversary, critic_crop_size, discriminator_step, \
+from srbench_builtins.methods.gan_common import Adversary, check_critic_crop, critic_crop_size, discriminator_step, \
     generator_adversarial_loss
 from srbench_builtins.methods.adversarial_schedule import DiscriminatorOptions
 
@@ -38,8 +38,7 @@ class UnsupervisedTermOptions(DiscriminatorOptions):
 
     def __post_init__(self) -> None:
         DiscriminatorOptions.__post_init__(self)
-        if self.critic_crop < -1:
-            raise ValueError(f"invalid critic_crop {self.critic_crop}; expected -1 (whole), 0 (auto) or a side in px")
+        check_critic_crop(self.critic_crop)
 
 
 @register_term("unsupervised")

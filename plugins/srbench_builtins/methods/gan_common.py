@@ -6,7 +6,8 @@
 * :func:`discriminator_step` is one critic update (penalty and ``after_discriminator_step``
   included), :func:`generator_adversarial_loss` the generator's adversarial term;
 * :func:`create_generator_optimizer` follows the objective's recommended optimizer;
-* :func:`critic_crop_size` is the side of the random crops a discriminator sees (``critic_crop``).
+* :func:`critic_crop_size` is the side of the random crops a discriminator sees (``critic_crop``, validated
+  by :func:`check_critic_crop`).
 
 Methods stay in charge of *what* is real and fake (paired HR, an HR pool, degraded SR, ...);
 these helpers only know about discriminators and losses.
@@ -227,6 +228,15 @@ def generator_adversarial_loss(adversary: Adversary, real: torch.Tensor, fake: t
             real_logits = d(real)
         fake_logits = d(fake)
     return adversary.loss.generator_loss(real_logits, fake_logits)
+
+
+def check_critic_crop(value: int) -> None:
+    """Validate a ``critic_crop`` option (for an options ``__post_init__``).
+
+    :raises ValueError: below -1.
+    """
+    if value < -1:
+        raise ValueError(f"invalid critic_crop {value}; expected -1 (whole), 0 (auto) or a side in px")
 
 
 def critic_crop_size(requested: int, side: int, scale: int) -> int:
