@@ -61,7 +61,9 @@ class RunConfig:
                                          "(a domain gap: bicubic paired LR beside blind LR-only and test LR); "
                                          "empty = --degradation")
     hr_source: str = option("paired", "unpaired HR pool: 'paired', 'none' or a dataset (folder:PATH)")
-    seeds: int = option(1, "number of seeds; trials run with seeds 0..N-1")
+    seeds: int = option(1, "number of seeds; trials run with seeds first_seed..first_seed+N-1")
+    first_seed: int = option(0, "first seed of the run, so one sweep's seeds can be spread over machines "
+                                "(--first-seed 2 --seeds 1 runs seed 2 alone)")
     profile: str = option("quick", "budget: smoke, quick, standard or full")
     out: str = option("srbench-out", "output folder (trials, leaderboard, report)")
     device: str = option("auto", "auto, cpu, cuda or cuda:N")
@@ -98,6 +100,8 @@ class RunConfig:
             raise UsageError("--hr-fraction: give at least one value in [0, 1]")
         if self.seeds < 1:
             raise UsageError(f"--seeds {self.seeds}: must be a positive integer")
+        if self.first_seed < 0:
+            raise UsageError(f"--first-seed {self.first_seed}: must be 0 or more")
         if not self.methods:
             raise UsageError("--methods: give at least one method name, or 'all'")
         if self.eval_split not in EVAL_SPLITS:

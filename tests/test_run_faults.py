@@ -258,3 +258,20 @@ def test_a_corrupt_checkpoint_of_a_finished_trial_is_one_line_for_eval_and_resco
     err = capsys.readouterr().err
     assert "is not scored for the metrics it lacks" in err and "Traceback" not in err
     assert (tdir / "result.json").read_bytes() == before
+
+
+def test_seeds_spread_over_two_runs_make_the_trials_and_numbers_of_one_run(tmp_path):
+    """--first-seed splits a sweep over machines: seeds 1 and 2 run apart give the ids and scores of --seeds 3."""
+    whole, part = tmp_path / "whole", tmp_path / "part"
+    assert main(_argv(whole, seeds=3)) == 0
+    assert main(_argv(part, "--first-seed", "1", seeds=1)) == 0
+    assert main(_argv(part, "--first-seed", "2", seeds=1)) == 0
+    one, spread = _results(whole), _results(part)
+    assert sorted(spread) == sorted(k for k in one if "-s0-" not in k) and len(spread) == 2
+    for trial_id, record in spread.items():
+        assert record["metrics"] == one[trial_id]["metrics"]
+
+
+def test_a_negative_first_seed_is_one_line(tmp_path, capsys):
+    assert main(_argv(tmp_path / "out", "--first-seed", "-1")) == 2
+    _one_error_line(capsys.readouterr().err, "--first-seed -1: must be 0 or more")

@@ -58,7 +58,10 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     a("--hr-source", metavar="SRC", default=None,
       help="unpaired HR for discriminators: 'paired' (the paired subset's HR), 'none', or a dataset such as "
            f"folder:PATH [default: {d.hr_source}]")
-    a("--seeds", metavar="N", default=None, help=f"run seeds 0..N-1 [default: {d.seeds}]")
+    a("--seeds", metavar="N", default=None, help=f"run N seeds, from --first-seed on [default: {d.seeds}]")
+    a("--first-seed", metavar="K", default=None,
+      help="first seed, to spread one sweep's seeds over machines: --first-seed 2 --seeds 1 runs seed 2 alone, "
+           f"and its trials are those a --seeds 3 run would make [default: {d.first_seed}]")
     a("--profile", metavar="NAME", default=None,
       help="budget: smoke (seconds), quick (minutes on CPU), standard (about 10 minutes a method on 2 CPU cores, "
            f"for named datasets), full (paper scale, GPU) [default: {d.profile}]")
@@ -94,7 +97,7 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
 
 
 FLAGS = ("methods", "hr_fraction", "dataset", "test_datasets", "eval_split", "scale", "degradation",
-         "paired_degradation", "hr_source", "seeds", "profile", "out", "device", "metrics", "deterministic", "amp",
+         "paired_degradation", "hr_source", "seeds", "first_seed", "profile", "out", "device", "metrics", "deterministic", "amp",
          "executor", "ray_address", "retries", "rank_by", "reference", "realism")
 
 

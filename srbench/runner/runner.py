@@ -401,7 +401,7 @@ class Runner:
         for name in self.method_names():
             make = self._method_planner(name)
             trials += [make(float(fraction), seed) for fraction in self.config.hr_fraction
-                       for seed in range(self.config.seeds)]
+                       for seed in range(self.config.first_seed, self.config.first_seed + self.config.seeds)]
         return trials
 
     def planned_trial(self, spec: dict[str, Any], *, exact: bool = True) -> PlannedTrial:
