@@ -102,3 +102,25 @@ def test_every_registered_method_trains_and_scores_on_cuda(tmp_path, amp):
         assert r["device"].startswith("cuda")
         mean = r["metrics"]["synthetic"]["mean"]
         assert all(torch.isfinite(torch.tensor(mean[k])) for k in ("psnr_y", "lr_psnr", "hf_ratio")), mean
+
+
+@pytest.mark.parametrize("device", ["cpu", pytest.param("cuda", marks=needs_cuda)])
+def test_every_method_resumes_and_rescores_from_its_checkpoint_on_the_device(tmp_path, device):
+    # Checkpoints load with map_location=device; RNG states (data crops, replay buffers, pairwise's pair draws)
+    # must still reach torch's setters as CPU byte tensors. On an H200 (2026-12-04) re-scoring an unsupervised
+    # trial on sr291/val from its CUDA checkpoint failed with "RNG state must be a torch.ByteTensor".
+    methods = _registered_methods()
+    config = dict(methods=methods, dataset="synthetic", profile="smoke", device=device, deterministic=False,
+                  hr_fraction=[0.5], hr_source="paired", out=str(tmp_path), metrics=["psnr_y"])
+    first = run(RunConfig(**config), plugins=load_plugins(), progress=False)
+    scores = {r["trial_id"]: r["metrics"]["synthetic"]["mean"]["psnr_y"] for r in first.results if r["status"] == "ok"}
+    assert len(scores) == len(methods)
+    for trial_id in scores:  # a trial without its result resumes from its last checkpoint, loaded onto the device
+        (tmp_path / TRIALS_DIR / trial_id / "result.json").unlink()
+    resumed = run(RunConfig(**config), plugins=load_plugins(), progress=False)
+    assert {r["trial_id"]: r["metrics"]["synthetic"]["mean"]["psnr_y"] for r in resumed.results} == scores
+    trained = [r for r in resumed.results if r["training"]]  # bicubic has no training
+    assert len(trained) >= len(methods) - 1 and all(r["training"]["resumed_from"] > 0 for r in trained)
+    rescored = run(RunConfig(**config, eval_split="val"), plugins=load_plugins(), progress=False)
+    assert rescored.exit_code == 0 and rescored.rescored == len(methods)
+    assert all("synthetic/val" in r["metrics"] for r in rescored.results)

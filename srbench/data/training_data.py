@@ -178,4 +178,4 @@ class TrainingData:
     def load_rng_state(self, state: dict[str, Any]) -> None:
         for name, s in self._sets().items():
             if name in state:
-                s.generator.set_state(state[name])
+                s.generator.set_state(state[name].cpu())  # the checkpoint may be loaded onto the GPU

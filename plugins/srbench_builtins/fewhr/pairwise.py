@@ -250,7 +250,7 @@ class PairwiseTerm(UnpairedTerm):
 
     def load_extra_state(self, state: Mapping[str, Any]) -> None:
         if "rng" in state:
-            self.rng.set_state(state["rng"])
+            self.rng.set_state(state["rng"].cpu())  # RNG states are CPU tensors, whatever the map_location
         if "replay" in state:
             self.replay.load_state_dict(state["replay"])
         self.real_confidence = float(state.get("real_confidence", self.real_confidence))

@@ -113,7 +113,7 @@ class ReplayBuffer:
         if int(state["capacity"]) != self.capacity:
             raise UsageError(f"replay buffer checkpoint holds capacity {state['capacity']}, this buffer has "
                              f"{self.capacity}")
-        self.generator.set_state(state["generator"])
+        self.generator.set_state(state["generator"].cpu())  # a checkpoint loaded onto the GPU
         self.size = int(state["size"])
         stored: torch.Tensor = state["images"]
         if self.size == 0:
