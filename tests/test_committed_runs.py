@@ -35,7 +35,7 @@ DERIVED_BOARDS: dict[str, tuple[str, tuple[str, ...], str | None]] = {
         "standard_sr291", ("bicubic-x4-f1-*", "srgan-x4-f1-*", "srresnet-x4-f1-s0-4ec4b30b6c",
                            "srresnet-x4-f1-s1-303c8ea555", "srresnet-x4-f1-s2-ad4beaba18"), None),
     # the few-HR sweep as it stands: every record of its folder (and its plot, the .svg beside it)
-    "standard_sr291_x4_fewhr-sweep_cpu2.csv": ("standard_sr291", ("*",), "swd"),
+    "standard_sr291_x4_fewhr-sweep_cpu2-h200.csv": ("standard_sr291", ("*",), "swd"),
     # DANN and ADDA across a domain gap: bicubic pairs beside blind LR-only and test LR
     "standard_sr291_x4_f0.05_seeds1_blind-gap_cpu2.csv": ("standard_sr291_blindgap", ("*",), "swd"),
 }

@@ -191,3 +191,24 @@ def test_rows_never_mix_revisions_of_a_network(tmp_path):
     table = pd.read_csv(csv_path, keep_default_na=False).set_index("variant")
     assert list(table["seeds"]) == [1, 1]
     assert table.loc["component_versions.generators/srresnet_resize=0.1.0/r2", "psnr_y"] == 29.61
+
+
+def test_a_row_whose_seeds_trained_on_a_cpu_and_a_gpu_says_so_beside_its_train_seconds(tmp_path):
+    from srbench.runner.board_files import write_leaderboard
+
+    for seed, device, seconds in ((0, "cpu", 700.0), (1, "cuda:0", 80.0), (2, "cuda", 90.0)):
+        folder = tmp_path / "trials" / f"s-{seed}"
+        folder.mkdir(parents=True)
+        (folder / "result.json").write_text(json.dumps({
+            "trial_id": f"s-{seed}", "status": "ok", "reason": "", "device": device,
+            "spec": {"method": "srresnet", "method_options": {}, "scale": 4, "degradation": "bicubic",
+                     "hr_fraction": 0.05, "hr_source": "paired", "seed": seed, "test_datasets": ["default"]},
+            "cost": {"train_seconds": seconds}, "metrics": {"default": {"mean": {"psnr_y": 28.0 + seed}}}}))
+    csv_path, md_path, _ = write_leaderboard(tmp_path)
+    table = pd.read_csv(csv_path, keep_default_na=False).set_index("method")
+    assert table.loc["srresnet", "devices"] == "cpu+cuda" and table.loc["srresnet", "train_seconds"] == 290.0
+    assert "| 290 (cpu+cuda) |" in md_path.read_text()
+    # one kind of device: the plain number
+    (tmp_path / "trials" / "s-0" / "result.json").unlink()
+    _, md_path, _ = write_leaderboard(tmp_path)
+    assert "| 85 |" in md_path.read_text()

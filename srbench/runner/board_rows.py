@@ -136,7 +136,8 @@ def result_rows(results: Records) -> pd.DataFrame:
     rows = []
     for r in records:
         base = {**_spec_columns(r, labels.get(r.trial_id, r.method)),
-                "status": r.status, "reason": r.reason, **(r.cost.to_dict() if r.cost else {})}
+                "status": r.status, "reason": r.reason, **(r.cost.to_dict() if r.cost else {}),
+                "train_device": r.device.split(":")[0]}  # "cuda:1" and "cuda" time alike
         for test in r.test_sets():  # those it was planned with, then any it was scored on later
             rows.append({**base, "test_dataset": test, **r.scores(test).mean})
     return pd.DataFrame(rows)

@@ -49,11 +49,11 @@ __all__ = ["GROUP_KEYS", "aggregate", "build_leaderboard", "method_labels", "met
 
 #: Columns every leaderboard.csv has, in this order; metrics, costs and intervals follow.
 BASE_COLUMNS = ["method", "method_version", "test_dataset", "scale", "degradation", "hr_fraction", "hr_source",
-                "seeds", "status", "reason", "flags", "dataset"]
+                "seeds", "status", "reason", "flags", "dataset", "devices"]
 COST_COLUMNS = [KEY_TRAIN_SECONDS, KEY_TRAIN_CPU_SECONDS, KEY_PARAMS, KEY_INFERENCE_MS_PER_MP]
 #: Internal: the registered method name behind a row label (not written to the csv).
 _NAME = "method_name"
-_NOT_METRICS = set(BASE_COLUMNS + COST_COLUMNS + ["seed", "rank", _NAME, "reference", "paired_basis", "variant",
+_NOT_METRICS = set(BASE_COLUMNS + COST_COLUMNS + ["seed", "rank", "train_device", _NAME, "reference", "paired_basis", "variant",
                                                    *ABLATION_COLUMNS])
 
 
@@ -95,7 +95,10 @@ def aggregate(df: pd.DataFrame, settings: BoardSettings | None = None) -> pd.Dat
                     "hr_source": g["hr_source"].iloc[0], "seeds": int(g["seed"].nunique()),
                     "dataset": ", ".join(sorted({str(d) for d in g["dataset"].dropna()})) if "dataset" in g else "",
                     "status": _status(list(g["status"])),
-                    "reason": "; ".join(sorted({str(x) for x in g["reason"] if x}))})
+                    "reason": "; ".join(sorted({str(x) for x in g["reason"] if x})),
+                    # where the row's trials trained: its train seconds average over them
+                    "devices": "+".join(sorted({str(d) for d in ok.get("train_device", pd.Series(dtype=str)).dropna()
+                                                if d}))})
         for c in value_cols:
             vals = pd.to_numeric(ok[c], errors="coerce").dropna().to_numpy(float)
             row[c], half = mean_ci(vals)
@@ -154,6 +157,13 @@ def build_leaderboard(results: Records, settings: BoardSettings | None = None) -
     images, metrics = image_rows(results), metric_columns(agg)
     agg = add_paired_comparisons(agg, images, settings, metrics)
     return add_ablation_comparisons(agg, images, settings, metrics, label_settings(results))
+
+
+def train_seconds_cell(r: pd.Series) -> str:
+    """Mean train seconds, naming the devices when the row's seeds trained on more than one kind (a CPU
+    seed and a GPU seed average to a time that neither took)."""
+    devices = str(r.get("devices") or "")
+    return fmt_number(r.get(KEY_TRAIN_SECONDS)) + (f" ({devices})" if "+" in devices else "")
 
 
 def _cell(r: pd.Series, c: str) -> str:
@@ -273,7 +283,7 @@ def to_markdown(agg: pd.DataFrame, variants: dict[str, str] | None = None, *,
             for flag in filter(None, str(r.get("flags") or "").split(";")):
                 status += f" ⚠ {texts.get(flag, flag)}"
             cells = [fmt_number(r["rank"]), r["method"], str(r["seeds"]), status, *(_cell(r, c) for c in shown),
-                     fmt_number(r.get(KEY_TRAIN_SECONDS)), fmt_number(r.get(KEY_PARAMS))]
+                     train_seconds_cell(r), fmt_number(r.get(KEY_PARAMS))]
             lines.append("| " + " | ".join(str(c).replace("|", "/") for c in cells) + " |")
         lines.append("")
         note = paired_note(g, settings)

@@ -17,7 +17,7 @@ import pandas as pd
 
 from ..published import published_html
 from ..result_record import TrialResult
-from ..results import KEY_PARAMS, KEY_TRAIN_SECONDS, STATUS_OK
+from ..results import KEY_PARAMS, STATUS_OK
 from .board_rows import GROUP_KEYS, method_variants
 from .board_settings import BoardSettings
 from .leaderboard import (
@@ -28,6 +28,7 @@ from .leaderboard import (
     paired_metrics,
     paired_note,
     shown_metrics,
+    train_seconds_cell,
 )
 from .numfmt import fmt_number
 from .paired import ABLATION_SUFFIXES, PAIRED_SUFFIXES
@@ -79,7 +80,7 @@ def _main_table(g: pd.DataFrame, shown: list[str], settings: BoardSettings) -> s
             if failed:
                 text = f'<span class="warn" title="{html.escape("; ".join(failed))}">{text} ⚠</span>'
             cells.append(f"<td>{text}</td>")
-        cells += [f"<td>{fmt_number(r.get(KEY_TRAIN_SECONDS))}</td>", f"<td>{fmt_number(r.get(KEY_PARAMS))}</td>"]
+        cells += [f"<td>{train_seconds_cell(r)}</td>", f"<td>{fmt_number(r.get(KEY_PARAMS))}</td>"]
         cls = "" if r["status"] == STATUS_OK else ' class="bad"'
         rows.append(f"<tr{cls}>{''.join(cells)}</tr>")
     return _scroll(f"<table><tr>{head}</tr>{''.join(rows)}</table>")
