@@ -81,6 +81,8 @@ class RunConfig:
     executor: str = option("local", "where trials run: 'local' (one after another here) or 'ray'")
     ray_address: str = option("", "Ray cluster to use with executor 'ray' (default: $RAY_ADDRESS, else a "
                                   "local instance sized to this machine)")
+    trials_per_gpu: int = option(1, "trials that share one GPU with executor 'ray' (each asks for 1/N of it): the "
+                                    "small networks of the quick and standard profiles leave most of a GPU idle")
     retries: int = option(2, "times a trial whose worker crashed is resumed from its checkpoint (executor 'ray')")
     rank_by: str = option("psnr_y", "metric that ranks the rows of each leaderboard table, in its own direction "
                                     "(Metric.higher_is_better, or the distance to Metric.target)")
@@ -108,6 +110,11 @@ class RunConfig:
             raise UsageError(f"--eval-split {self.eval_split!r}: accepted values are {', '.join(EVAL_SPLITS)}")
         if self.executor not in EXECUTORS:
             raise UsageError(f"--executor {self.executor!r}: accepted values are {', '.join(EXECUTORS)}")
+        if self.trials_per_gpu < 1:
+            raise UsageError(f"--trials-per-gpu {self.trials_per_gpu}: must be a positive integer")
+        if self.trials_per_gpu > 1 and self.executor != "ray":
+            raise UsageError(f"--trials-per-gpu {self.trials_per_gpu}: only used with --executor ray (the local "
+                             "executor runs one trial at a time)")
         if self.retries < 0:
             raise UsageError(f"--retries {self.retries}: must be 0 or more")
         if self.ray_address and self.executor != "ray":

@@ -214,3 +214,20 @@ def test_ctrl_c_cancels_running_trials_and_keeps_their_checkpoints(ray_cluster, 
     time.sleep(1.0)
     assert {p: p.stat().st_mtime_ns for p in stamps} == stamps
     assert not any(r["status"] == "ok" for r in results(out).values())
+
+
+def test_trials_per_gpu_shares_one_gpu_between_trials(ray_cluster, tmp_path):
+    config = grid(tmp_path, executor="ray", methods=["bicubic"], seeds=2, device="auto", trials_per_gpu=2)
+    summary = run(config, plugins=toy_system(), progress=False)
+    assert [r["executor"]["resources"].get("GPU") for r in summary.results] == [0.5, 0.5]
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--trials-per-gpu", "0", "--executor", "ray"], "--trials-per-gpu 0: must be a positive integer"),
+    (["--trials-per-gpu", "4"], "--trials-per-gpu 4: only used with --executor ray")])
+def test_a_bad_trials_per_gpu_is_one_line(tmp_path, capsys, argv, message):
+    from srbench.cli.main import main
+
+    assert main(["run", "--methods", "bicubic", "--dataset", "synthetic", "--out", str(tmp_path), *argv]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err and len(err.strip().splitlines()) == 1

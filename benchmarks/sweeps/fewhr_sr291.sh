@@ -4,8 +4,8 @@
 #
 #   SRBENCH_DATA=../shared/data:../shared/testdata benchmarks/sweeps/fewhr_sr291.sh OUT [srbench run flags]
 #
-# Extra flags go to every `srbench run` (e.g. --device cuda, or --executor ray for two 1-thread trials
-# at a time on a 2-core CPU). PROFILE (default standard) and SEEDS (default 3) override the budget;
+# Extra flags go to every `srbench run` (e.g. --executor ray for two 1-thread trials at a time on a 2-core
+# CPU, or --executor ray --device cuda --trials-per-gpu 8 for eight trials sharing one GPU). PROFILE (default standard) and SEEDS (default 3) override the budget;
 # `PROFILE=smoke SEEDS=1` checks the plumbing in minutes. Finished trials are reused, so an interrupted
 # sweep continues where it stopped when run again with the same OUT. OUT=leaderboard/runs/standard_sr291
 # continues the committed sweep (leaderboard/runs/README.md): commit its new result.json files, which git

@@ -80,6 +80,9 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     g.add_argument("--ray-address", metavar="ADDR", default=None,
                    help="Ray cluster address for --executor ray, e.g. ray://head:10001 or auto "
                         "[default: $RAY_ADDRESS, else a local Ray instance sized to this machine]")
+    g.add_argument("--trials-per-gpu", metavar="N", default=None,
+                   help="trials that share one GPU (each asks Ray for 1/N of it): the quick and standard profiles' "
+                        f"small networks leave most of a GPU idle [default: {d.trials_per_gpu}]")
     g.add_argument("--retries", metavar="N", default=None,
                    help=f"resume a trial whose Ray worker crashed up to N times from its checkpoint "
                         f"[default: {d.retries}]")
@@ -98,7 +101,7 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
 
 FLAGS = ("methods", "hr_fraction", "dataset", "test_datasets", "eval_split", "scale", "degradation",
          "paired_degradation", "hr_source", "seeds", "first_seed", "profile", "out", "device", "metrics", "deterministic", "amp",
-         "executor", "ray_address", "retries", "rank_by", "reference", "realism")
+         "executor", "ray_address", "trials_per_gpu", "retries", "rank_by", "reference", "realism")
 
 
 def config_from_args(args: argparse.Namespace) -> RunConfig:

@@ -133,7 +133,8 @@ class RayExecutor:
         return ", ".join(f"{resources.get(k, 0):g} {k}" for k in ("CPU", "GPU"))
 
     def task_resources(self, runner: "TrialRunner") -> dict[str, float]:
-        """CPUs from the profile; one GPU when the trials run on CUDA (``auto`` does on a GPU cluster)."""
+        """CPUs from the profile; a GPU, or ``1 / trials_per_gpu`` of one, when the trials run on CUDA (``auto``
+        does on a GPU cluster)."""
         device = runner.config.device
         nodes = [n["Resources"] for n in self.ray.nodes() if n.get("Alive")]
         most_cpus = max((r.get("CPU", 0.0) for r in nodes), default=0.0)
@@ -148,7 +149,7 @@ class RayExecutor:
         if cpus > most_cpus:
             raise UsageError(f"profile {runner.profile.name!r} asks for {cpus} CPUs per trial but no Ray node has "
                              f"more than {most_cpus:g}; set --set profile.cpus=N")
-        gpus = 1.0 if device == "cuda" or (device == "auto" and has_gpu) else 0.0
+        gpus = 1.0 / runner.config.trials_per_gpu if device == "cuda" or (device == "auto" and has_gpu) else 0.0
         return {"num_cpus": float(cpus), "num_gpus": gpus}
 
     def check_workers(self, runner: "TrialRunner") -> None:
@@ -212,7 +213,7 @@ class RayExecutor:
 
         pending = {submit(t, 0): (t, 0) for t in trials}
         self.log(f"srbench: {len(trials)} trials sent to Ray, each with {resources['num_cpus']:g} CPU"
-                 + (" and 1 GPU" if resources["num_gpus"] else ""))
+                 + (f" and {resources['num_gpus']:g} GPU" if resources["num_gpus"] else ""))
         try:
             while pending:
                 progress.set_status(f"{len(pending)} queued or running on Ray")

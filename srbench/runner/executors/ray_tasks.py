@@ -61,7 +61,7 @@ def run_spec(config: RunConfig, settings: PluginLoadSettings, spec: dict[str, An
     """
     from ..runner import Runner
 
-    runner = Runner(replace(config, executor="local", ray_address=""), _load(settings), progress=False)
+    runner = Runner(replace(config, executor="local", ray_address="", trials_per_gpu=1), _load(settings), progress=False)
     try:
         trial = runner.planned_trial(spec)
     except SrbenchError as exc:
