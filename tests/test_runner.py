@@ -294,3 +294,11 @@ def test_training_estimates_prefer_trials_like_it_and_never_invent_one():
     assert (like.seconds, like.count, like.like) == (200.0, 2, True)  # the failed trial does not count
     assert (other.seconds, other.count, other.like) == (150.0, 3, False) and "other options" in other.basis
     assert none is None and quick.seconds == 7.0  # another profile is another cost
+    # a sweep's seeds trained on a CPU and on a GPU: each run is estimated from its own kind of device
+    def on(device, r):
+        return TrialResult.from_dict({**r.to_dict(), "device": device})
+
+    mixed = [on("cpu", r) for r in records] + [on("cuda:0", record("a", {"w": 1}, 20.0))]
+    cpu, cuda = (training_estimates([spec], mixed, device)[0] for device in ("cpu", "cuda"))
+    assert cpu is not None and cuda is not None and (cpu.seconds, cuda.seconds) == (200.0, 20.0)
+    assert training_estimates([spec], mixed)[0].seconds == 140.0  # no device given: every kind counts

@@ -151,14 +151,16 @@ def dry_run(config: RunConfig, system: PluginSystem) -> int:
     from ..runner.estimates import training_estimates
     from ..runner.runner import ACTION_RESUME, ACTION_TRAIN, Runner
 
-    actions = Runner(config, system, progress=False).planned_actions()
+    runner = Runner(config, system, progress=False)
+    actions = runner.planned_actions()
     counts = Counter(planned.action for planned in actions)
     summary = ", ".join(f"{counts[a]} to {a}" for a in ("train", "resume", "score", "reuse") if a in counts)
     print(f"srbench: {len(actions)} planned trials in {config.out}: {summary}; nothing run (--dry-run)")
     to_train = [p for p in actions if p.action in (ACTION_TRAIN, ACTION_RESUME)]
     records = read_records(config.out) if to_train and Path(config.out).is_dir() else []
     estimates = dict(zip((p.trial.trial_id for p in to_train),
-                         training_estimates((p.trial.spec.to_dict() for p in to_train), records)))
+                         training_estimates((p.trial.spec.to_dict() for p in to_train), records,
+                                            str(runner.device) if to_train else "")))
     known = [e for e in estimates.values() if e is not None]
     if to_train and not known:
         print(f"srbench: training left: {len(to_train)} trials, no estimate (no finished trial of their method "
@@ -168,7 +170,7 @@ def dry_run(config: RunConfig, system: PluginSystem) -> int:
         unknown = len(to_train) - len(known)
         print(f"srbench: training left: about {hours:.1f} h, one trial at a time, for the {len(known)} of "
               f"{len(to_train)} trials with an estimate (the mean train_seconds of this folder's finished trials "
-              f"of their method; a resumed trial counted whole)" + (f"; {unknown} without: no finished trial of "
+              f"of their method on this kind of device; a resumed trial counted whole)" + (f"; {unknown} without: no finished trial of "
                                                                     "their method here" if unknown else ""))
     width = max((len(p.trial.trial_id) for p in actions), default=0)
     for planned in actions:
