@@ -100,8 +100,8 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
 
 
 FLAGS = ("methods", "hr_fraction", "dataset", "test_datasets", "eval_split", "scale", "degradation",
-         "paired_degradation", "hr_source", "seeds", "first_seed", "profile", "out", "device", "metrics", "deterministic", "amp",
-         "executor", "ray_address", "trials_per_gpu", "retries", "rank_by", "reference", "realism")
+         "paired_degradation", "hr_source", "seeds", "first_seed", "profile", "out", "device", "metrics",
+         "deterministic", "amp", "executor", "ray_address", "trials_per_gpu", "retries", "rank_by", "reference", "realism")
 
 
 def config_from_args(args: argparse.Namespace) -> RunConfig:
@@ -170,8 +170,8 @@ def dry_run(config: RunConfig, system: PluginSystem) -> int:
         unknown = len(to_train) - len(known)
         print(f"srbench: training left: about {hours:.1f} h, one trial at a time, for the {len(known)} of "
               f"{len(to_train)} trials with an estimate (the mean train_seconds of this folder's finished trials "
-              f"of their method on this kind of device; a resumed trial counted whole)" + (f"; {unknown} without: no finished trial of "
-                                                                    "their method here" if unknown else ""))
+              f"of their method on this kind of device; a resumed trial counted whole)"
+              + (f"; {unknown} without: no finished trial of their method here" if unknown else ""))
     width = max((len(p.trial.trial_id) for p in actions), default=0)
     for planned in actions:
         spec = planned.trial.spec

@@ -53,8 +53,8 @@ BASE_COLUMNS = ["method", "method_version", "test_dataset", "scale", "degradatio
 COST_COLUMNS = [KEY_TRAIN_SECONDS, KEY_TRAIN_CPU_SECONDS, KEY_PARAMS, KEY_INFERENCE_MS_PER_MP]
 #: Internal: the registered method name behind a row label (not written to the csv).
 _NAME = "method_name"
-_NOT_METRICS = set(BASE_COLUMNS + COST_COLUMNS + ["seed", "rank", "train_device", _NAME, "reference", "paired_basis", "variant",
-                                                   *ABLATION_COLUMNS])
+_NOT_METRICS = set(BASE_COLUMNS + COST_COLUMNS + ["seed", "rank", "train_device", _NAME, "reference", "paired_basis",
+                                                   "variant", *ABLATION_COLUMNS])
 
 
 def default_settings() -> BoardSettings:
