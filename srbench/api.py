@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     import torch
 
     from .export import ExportedGenerator
+    from .runner.merge import MergeSummary
 
 
 def run(config: RunConfig | None = None, *, plugins: PluginSystem | None = None, progress: bool = True) -> RunSummary:
@@ -64,6 +65,18 @@ def report(out: str | Path, *, rank_by: str | None = None, reference: str | None
     """
     registries = (plugins or get_plugin_system()).registries
     return write_leaderboard(Path(out), registries, rank_by=rank_by, reference=reference, realism=realism)
+
+
+def merge(sources: list[str | Path], into: str | Path, *, records_only: bool = False) -> "MergeSummary":
+    """Copy the finished trials of the run folders ``sources`` into ``into`` (``srbench merge``): seed lanes
+    or machines of one sweep made one run folder. A record ``into`` already holds is never replaced by a
+    different one; then :func:`report` writes the board.
+
+    :param records_only: copy ``result.json`` without the trial's checkpoint and loss log.
+    """
+    from .runner.merge import merge_runs
+
+    return merge_runs(list(sources), into, records_only=records_only)
 
 
 def evaluate_method(method: str | None = None, dataset: str | None = None, scale: int | None = None, *,

@@ -1,4 +1,4 @@
-"""``srbench`` command line: run, list, report, eval, export, upscale, download.
+"""``srbench`` command line: run, list, report, merge, eval, export, upscale, download.
 
 Every user error (:class:`~srbench.errors.SrbenchError`, bad flags) is one line on stderr and
 exit status 2; Ctrl-C during ``run`` saves, says how to resume, and exits 130.
@@ -38,12 +38,12 @@ def _add_plugin_options(p: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     from .. import __version__
-    from . import download_cmd, eval_cmd, export_cmd, list_cmd, report_cmd, run_cmd, upscale_cmd
+    from . import download_cmd, eval_cmd, export_cmd, list_cmd, merge_cmd, report_cmd, run_cmd, upscale_cmd
 
     parser = _Parser(prog="srbench", description="Benchmark GAN super-resolution with few or no HR training images.")
     parser.add_argument("--version", action="version", version=f"srbench {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    for module in (run_cmd, list_cmd, report_cmd, eval_cmd, export_cmd, upscale_cmd, download_cmd):
+    for module in (run_cmd, list_cmd, report_cmd, merge_cmd, eval_cmd, export_cmd, upscale_cmd, download_cmd):
         p = module.add_parser(sub)
         _add_plugin_options(p)
         p.set_defaults(handler=module.main)

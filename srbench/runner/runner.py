@@ -512,7 +512,7 @@ class Runner:
         summary = RunSummary(self.out)
         try:
             self.out.mkdir(parents=True, exist_ok=True)
-            lock = _lock_output(self.out)
+            lock = lock_output(self.out)
         except OSError as exc:
             if is_write_error(exc):
                 raise output_error(exc, self.out) from None
@@ -830,10 +830,11 @@ def _now_available(metric: Metric) -> bool:
         return False
 
 
-def _lock_output(out: Path) -> Any:
+def lock_output(out: Path, flag: str = "--out") -> Any:
     """Hold ``OUT/.lock`` for this process (released when the returned file is closed or the
     process ends, even killed).
 
+    :param flag: how the command names ``out``, for the message.
     :raises OutputError: naming the pid of the run that holds it.
     """
     path = out / LOCK_FILE
@@ -848,8 +849,8 @@ def _lock_output(out: Path) -> Any:
         handle.seek(0)
         other = handle.read().strip() or "unknown"
         handle.close()
-        raise OutputError(f"--out {out} is in use by another srbench run (pid {other}); wait for it to end or "
-                          "choose another --out") from None
+        raise OutputError(f"{flag} {out} is in use by another srbench run (pid {other}); wait for it to end or "
+                          f"choose another {flag}") from None
     handle.seek(0)
     handle.truncate()
     handle.write(f"{os.getpid()}\n")
