@@ -8,7 +8,8 @@
 # CPU, or --executor ray --device cuda --trials-per-gpu 8 for eight trials sharing one GPU). PROFILE
 # (default standard), SEEDS (default 3) and FIRST_SEED (default 0) override the budget and the seeds:
 # `FIRST_SEED=1 SEEDS=1` in one folder and `FIRST_SEED=2 SEEDS=1` in another run two seeds side by side
-# (the same trial ids; copy the trials/ folders together), and `PROFILE=smoke SEEDS=1` checks the plumbing
+# (the same trial ids; `srbench merge OUT1 OUT2 --into OUT` then `srbench report OUT` join them), and
+# `PROFILE=smoke SEEDS=1` checks the plumbing
 # in minutes. Each line below is trained, then at once re-scored on sr291/val from its checkpoints, so a
 # machine lost mid-sweep loses at most the line in training. Finished trials are reused, so an interrupted
 # sweep continues where it stopped when run again with the same OUT.
