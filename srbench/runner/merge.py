@@ -8,12 +8,14 @@ different one: nothing computed is lost and nothing is mixed.
 
 from __future__ import annotations
 
+import contextlib
+import json
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import UsageError
-from ..result_record import TrialResult, read_record
+from ..result_record import TrialResult
 from ..results import RESULT_FILE, STATUS_FAILED, TRIALS_DIR, is_write_error, output_error, write_bytes_atomic
 from ..training.trainer import CHECKPOINT_NAME
 from .runner import FINAL_STATUSES, lock_output
@@ -75,23 +77,16 @@ def merge_runs(sources: list[str | Path], into: str | Path, *, records_only: boo
     if target.exists() and not target.is_dir():
         raise UsageError(f"--into {target}: not a folder; expected a run folder or a new folder's path")
     summary = MergeSummary(target)
-    try:
+    try:  # a full or read-only target ends in one line, like a run's --out; what was merged stays
         (target / TRIALS_DIR).mkdir(parents=True, exist_ok=True)
-        lock = lock_output(target, flag="--into")
+        with contextlib.closing(lock_output(target, flag="--into")):
+            for folder in folders:
+                for trial_dir in sorted(p for p in (folder / TRIALS_DIR).iterdir() if p.is_dir()):
+                    _merge_trial(trial_dir, target / TRIALS_DIR, records_only, summary)
     except OSError as exc:
         if is_write_error(exc):
             raise output_error(exc, target) from None
         raise
-    try:
-        for folder in folders:
-            for trial_dir in sorted(p for p in (folder / TRIALS_DIR).iterdir() if p.is_dir()):
-                _merge_trial(trial_dir, target / TRIALS_DIR, records_only, summary)
-    except OSError as exc:
-        if is_write_error(exc):
-            raise output_error(exc, target) from None
-        raise
-    finally:
-        lock.close()
     return summary
 
 
@@ -109,8 +104,18 @@ def _scores_more(source: TrialResult, target: TrialResult) -> bool:
     return source.metrics != target.metrics
 
 
+def _read(path: Path) -> tuple[bytes, TrialResult | None]:
+    """A ``result.json``'s bytes and record (``b"", None`` when missing or unreadable), read once."""
+    try:
+        data = path.read_bytes()
+        parsed = json.loads(data)
+    except (OSError, ValueError):
+        return b"", None
+    return data, TrialResult.from_dict(parsed, path) if isinstance(parsed, dict) else None
+
+
 def _merge_trial(trial_dir: Path, trials: Path, records_only: bool, summary: MergeSummary) -> None:
-    record = read_record(trial_dir / RESULT_FILE)
+    data, record = _read(trial_dir / RESULT_FILE)
     if record is None:
         summary.unfinished.append(trial_dir.name)
         return
@@ -119,10 +124,9 @@ def _merge_trial(trial_dir: Path, trials: Path, records_only: bool, summary: Mer
         summary.failed.append(trial_id)
         return
     dst = trials / trial_id
-    data = (trial_dir / RESULT_FILE).read_bytes()
-    existing = read_record(dst / RESULT_FILE)
+    held, existing = _read(dst / RESULT_FILE)
     if existing is not None and existing.status != STATUS_FAILED:
-        if (dst / RESULT_FILE).read_bytes() == data:
+        if held == data:
             summary.already_there.append(trial_id)
         elif _scores_more(record, existing):
             write_bytes_atomic(dst / RESULT_FILE, data)
