@@ -279,13 +279,21 @@ def read_record(path: str | Path) -> TrialResult | None:
 
     :raises ResultSchemaError: for a schema this srbench cannot read (one line naming the file).
     """
+    return read_record_with_bytes(path)[1]
+
+
+def read_record_with_bytes(path: str | Path) -> tuple[bytes, TrialResult | None]:
+    """:func:`read_record` and the file's bytes, from one read (``b""`` when the file is missing or
+    unreadable), for a caller that copies or compares the file as it is.
+
+    :raises ResultSchemaError: for a schema this srbench cannot read (one line naming the file).
+    """
     try:
-        data = json.loads(Path(path).read_text())
+        data = Path(path).read_bytes()
+        parsed = json.loads(data)
     except (OSError, ValueError):
-        return None
-    if not isinstance(data, dict):
-        return None
-    return TrialResult.from_dict(data, path)
+        return b"", None
+    return data, TrialResult.from_dict(parsed, path) if isinstance(parsed, dict) else None
 
 
 def read_records(out: str | Path) -> list[TrialResult]:

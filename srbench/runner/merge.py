@@ -9,13 +9,12 @@ different one: nothing computed is lost and nothing is mixed.
 from __future__ import annotations
 
 import contextlib
-import json
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import UsageError
-from ..result_record import TrialResult
+from ..result_record import TrialResult, read_record_with_bytes
 from ..results import RESULT_FILE, STATUS_FAILED, TRIALS_DIR, is_write_error, output_error, write_bytes_atomic
 from ..training.trainer import CHECKPOINT_NAME
 from .runner import FINAL_STATUSES, lock_output
@@ -104,18 +103,8 @@ def _scores_more(source: TrialResult, target: TrialResult) -> bool:
     return source.metrics != target.metrics
 
 
-def _read(path: Path) -> tuple[bytes, TrialResult | None]:
-    """A ``result.json``'s bytes and record (``b"", None`` when missing or unreadable), read once."""
-    try:
-        data = path.read_bytes()
-        parsed = json.loads(data)
-    except (OSError, ValueError):
-        return b"", None
-    return data, TrialResult.from_dict(parsed, path) if isinstance(parsed, dict) else None
-
-
 def _merge_trial(trial_dir: Path, trials: Path, records_only: bool, summary: MergeSummary) -> None:
-    data, record = _read(trial_dir / RESULT_FILE)
+    data, record = read_record_with_bytes(trial_dir / RESULT_FILE)
     if record is None:
         summary.unfinished.append(trial_dir.name)
         return
@@ -124,7 +113,7 @@ def _merge_trial(trial_dir: Path, trials: Path, records_only: bool, summary: Mer
         summary.failed.append(trial_id)
         return
     dst = trials / trial_id
-    held, existing = _read(dst / RESULT_FILE)
+    held, existing = read_record_with_bytes(dst / RESULT_FILE)
     if existing is not None and existing.status != STATUS_FAILED:
         if held == data:
             summary.already_there.append(trial_id)
