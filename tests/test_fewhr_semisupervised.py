@@ -139,6 +139,25 @@ def test_hr_fraction_changes_only_the_paired_part():
     assert s1 == s2  # the LR-only batch is the same size whatever the fraction
 
 
+def test_unpaired_batch_size_sets_the_lr_only_images_a_step_and_the_standard_profile_halves_them(monkeypatch):
+    data, context, _ = make_data(4, 0.3, count=12)
+    sizes: list[tuple[int, int]] = []
+    real_lr_only, real_paired = data.lr_only.batch, data.paired.batch
+    monkeypatch.setattr(data.lr_only, "batch", lambda n, *a, **k: sizes.append(("lr_only", n)) or real_lr_only(n, *a, **k))
+    monkeypatch.setattr(data.paired, "batch", lambda n, *a, **k: sizes.append(("paired", n)) or real_paired(n, *a, **k))
+    for unpaired, expected in ((0, PROFILE.batch_size), (3, 3)):
+        sizes.clear()
+        method = make_method(context, term="pairwise", pretrain_fraction=0.0, unpaired_batch_size=unpaired)
+        setup_quietly(method, data)
+        method.train_step(0, data)
+        assert ("paired", PROFILE.batch_size) in sizes  # the supervised half keeps the whole batch
+        assert [n for kind, n in sizes if kind == "lr_only"] == [expected]
+    # 8 LR-only images beside 16 paired ones: the standard profile's cheaper step (docs/methods.md)
+    assert FewHRMethod.defaults_under("standard")["unpaired_batch_size"] * 2 == get_profile("standard").batch_size
+    with pytest.raises(UsageError, match="invalid unpaired_batch_size -1"):
+        parse_options(FewHROptions, {"unpaired_batch_size": "-1"}, "fewhr")
+
+
 def test_needs_paired_images():
     data, context, _ = make_data(2, 0.0)
     with pytest.raises(IncompatibleError, match="needs paired HR"):
