@@ -177,7 +177,7 @@ class FewHRMethod(Method):
     # +0.69 dB at 1% and +0.20 at 5% over the quick one (seed 0), and 1e-3 striped at 5% where 3e-4 did not;
     # full takes srresnet's recipe too, so the two stay like for like. standard's 8 LR-only images a step (16
     # paired) cut a trial from ~14 to ~10 min on 2 cores; sr291/val, seed 0: PSNR-Y 29.51 at 5% (tied), 29.06 at 1%
-    # against 29.00, swd 3% worse at 1%
+    # against 29.00, swd 3% worse at 1%; over the sweep's 3 seeds tied with 16 on both, at both fractions
     profile_defaults = {
         "quick": {"adversarial_weight": 3e-4},
         "standard": {"supervised_loss": "l1", "consistency_kind": "l1", "lr_g": 1e-3, "lr_decay": "cosine",
