@@ -101,7 +101,8 @@ class FewHROptions(ScheduleOptions):
                                                 "(srbench list methods --options pairwise shows them)")
     critic_warmup: bool = option(True, "train the term's critic during the pre-training too, so it is past chance "
                                        "level when the adversarial weight starts (as the other few-HR methods)")
-    unpaired_batch_size: int = option(0, "LR-only images per step; 0 = the profile's batch size")
+    unpaired_batch_size: int = option(0, "LR-only images per step; 0 = the profile's batch size (8 of 16 at "
+                                         "standard: profile_defaults)")
     domain_adaptation: bool = option(False, "align generator features between paired and LR-only inputs "
                                             "(domain_method: DANN or ADDA)")
     domain_method: Literal["dann", "adda"] = option(
