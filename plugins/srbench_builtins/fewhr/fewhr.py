@@ -177,8 +177,8 @@ class FewHRMethod(Method):
     # term=none on swd over 2 seeds at a tied PSNR-Y; 1e-3 was tied on swd. standard: srresnet's recipe gave
     # +0.69 dB at 1% and +0.20 at 5% over the quick one (seed 0), and 1e-3 striped at 5% where 3e-4 did not;
     # full takes srresnet's recipe too, so the two stay like for like. standard's 8 LR-only images a step (16
-    # paired) cut a trial from ~14 to ~10 min on 2 cores; sr291/val, seed 0: PSNR-Y 29.51 at 5% (tied), 29.06 at 1%
-    # against 29.00, swd 3% worse at 1%; over the sweep's 3 seeds tied with 16 on both, at both fractions
+    # paired) cut a trial from ~14 min to 9.0 (540 s, 2 threads); sr291/val, seed 0: PSNR-Y 29.51 at 5% (tied),
+    # 29.06 at 1% against 29.00, swd 3% worse at 1%; over the sweep's 3 seeds tied with 16 on both, at both fractions
     profile_defaults = {
         "quick": {"adversarial_weight": 3e-4},
         "standard": {"supervised_loss": "l1", "consistency_kind": "l1", "lr_g": 1e-3, "lr_decay": "cosine",
