@@ -151,7 +151,7 @@ class FewHRMethod(Method):
     * each step draws one paired batch and one LR-only batch of the same size (the LR-only
       subset is 20-100x larger at 1-5% HR; equal batches keep the supervised signal at full
       strength every step instead of sampling it 1-5% of the time); the ``standard`` profile
-      halves the LR-only batch: the same ``sr291/val`` score at a cheaper step (docs/methods.md);
+      halves the LR-only batch to fit its time budget (``unpaired_batch_size``);
     * the consistency loss is MSE, like the supervised loss. An L1 consistency (the other
       few-HR methods' choice, where it is the only content loss) has a gradient of constant
       size, tens of times the MSE gradient at these error levels, and pulled fewhr down to the
@@ -177,8 +177,7 @@ class FewHRMethod(Method):
     # term=none on swd over 2 seeds at a tied PSNR-Y; 1e-3 was tied on swd. standard: srresnet's recipe gave
     # +0.69 dB at 1% and +0.20 at 5% over the quick one (seed 0), and 1e-3 striped at 5% where 3e-4 did not;
     # full takes srresnet's recipe too, so the two stay like for like. standard's 8 LR-only images a step (16
-    # paired) cut a trial from ~14 min to 9.0 (540 s, 2 threads); sr291/val, seed 0: PSNR-Y 29.51 at 5% (tied),
-    # 29.06 at 1% against 29.00, swd 3% worse at 1%; over the sweep's 3 seeds tied with 16 on both, at both fractions
+    # paired): a trial in 540 s instead of ~14 min on 2 cores, tied with 16 on sr291/val over 3 seeds
     profile_defaults = {
         "quick": {"adversarial_weight": 3e-4},
         "standard": {"supervised_loss": "l1", "consistency_kind": "l1", "lr_g": 1e-3, "lr_decay": "cosine",
