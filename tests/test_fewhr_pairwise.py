@@ -18,8 +18,8 @@ from srbench.ops import imresize
 from srbench.options import parse_options
 from srbench.plugin_manager import load_plugins
 from srbench.training.profiles import get_profile
-from srbench_builtins.fewhr.pairs import (bicubic_resize, degrade_copy, gaussian_blur, make_resolution_pairs,
-                                         order_pairs, sample_factors, shift_jointly)
+from srbench_builtins.fewhr.pairs import (bicubic_resize, crop_jointly, degrade_copy, gaussian_blur,
+                                         make_resolution_pairs, order_pairs, sample_factors, shift_jointly)
 from srbench_builtins.fewhr.pairwise import PairwiseTerm, PairwiseTermOptions, detail_layer
 from srbench_builtins.fewhr.siamese import SiameseResolutionCritic
 from srbench_builtins.fewhr.unpaired_terms import TERMS
@@ -114,6 +114,19 @@ def test_joint_shift_keeps_pairs_aligned():
         assert sa.shape == (2, 3, 17, 17) and torch.equal(sb - sa, torch.ones_like(sa))
         offsets.add(float(sa[0, 0, 0, 0]))
     assert len(offsets) > 1  # the offset changes from call to call
+
+
+def test_joint_crop_cuts_the_same_window_from_both_images_at_a_place_of_its_own_per_image():
+    rows, cols = torch.meshgrid(torch.arange(20.0), torch.arange(20.0), indexing="ij")
+    a = (100 * rows + cols).expand(8, 3, 20, 20)  # a pixel's value says where it was
+    b = a + 1.0
+    ca, cb = crop_jointly(a, b, 6, torch.Generator().manual_seed(0))
+    assert ca.shape == cb.shape == (8, 3, 6, 6) and torch.equal(cb - ca, torch.ones_like(ca))
+    corners = ca[:, 0, 0, 0]
+    assert torch.equal(ca - corners[:, None, None, None], (100 * rows + cols)[:6, :6].expand(8, 3, 6, 6))
+    assert len(set(corners.tolist())) > 1  # not one window for the whole batch
+    whole, _ = crop_jointly(a, b, 20, torch.Generator())
+    assert whole is a  # an image no larger than the window is kept whole
 
 
 # -- critic -------------------------------------------------------------------------------------
@@ -211,6 +224,29 @@ def test_observed_paired_outputs_replace_the_terms_own_generator_pass():
     assert calls == []
     term.critic_step(generator(lr).detach(), lr, data, 1)  # nothing observed this step: G runs on HR's LR
     assert len(calls) == 1
+
+
+@pytest.mark.parametrize("output_crop", [False, True])
+def test_output_crop_shows_the_critic_the_generators_outputs_at_the_real_pairs_side(output_crop):
+    term, data, generator = make_term(4, 0.0, output_crop=output_crop, shift=False, self_pairs=True)
+    seen = []
+    judge = term.critic.forward
+    term.critic.forward = lambda x, y: seen.append((x, y)) or judge(x, y)
+    lr = torch.rand(4, 3, 8, 8)
+    sr = generator(lr)  # 32 px, twice the 16-px side of the real pairs
+    assert sr.shape[-1] > term.crop
+    term.critic_step(sr.detach(), lr, data, 0)
+    real, own = seen[0], seen[1]
+    assert real[0].shape[-1] == term.crop
+    assert own[0].shape[-1] == (term.crop if output_crop else sr.shape[-1])
+    seen.clear()
+    up = bicubic_resize(lr, (32, 32))
+    term.generator_loss(up, lr, data, 0)  # G's output is up(y) itself: its pair must stay two equal images
+    (a, b), = seen
+    assert a.shape[-1] == (term.crop if output_crop else 32) and torch.equal(a, b)
+    generator.zero_grad()
+    term.generator_loss(generator(lr), lr, data, 1).backward()
+    assert any(p.grad is not None and float(p.grad.abs().sum()) > 0 for p in generator.parameters())
 
 
 def test_detail_layer_keeps_only_what_the_lr_band_cannot_carry():
