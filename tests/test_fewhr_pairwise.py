@@ -14,12 +14,12 @@ from srbench.config import RunConfig
 from srbench.data.pipeline import build_training_data
 from srbench.errors import IncompatibleError, UsageError
 from srbench.interfaces import MethodContext
-from srbench.ops import imresize
+from srbench.ops import imresize, random_crops
 from srbench.options import parse_options
 from srbench.plugin_manager import load_plugins
 from srbench.training.profiles import get_profile
-from srbench_builtins.fewhr.pairs import (bicubic_resize, crop_jointly, degrade_copy, gaussian_blur,
-                                         make_resolution_pairs, order_pairs, sample_factors, shift_jointly)
+from srbench_builtins.fewhr.pairs import (bicubic_resize, degrade_copy, gaussian_blur, make_resolution_pairs,
+                                         order_pairs, sample_factors, shift_jointly)
 from srbench_builtins.fewhr.pairwise import PairwiseTerm, PairwiseTermOptions, detail_layer
 from srbench_builtins.fewhr.siamese import SiameseResolutionCritic
 from srbench_builtins.fewhr.unpaired_terms import TERMS
@@ -116,16 +116,16 @@ def test_joint_shift_keeps_pairs_aligned():
     assert len(offsets) > 1  # the offset changes from call to call
 
 
-def test_joint_crop_cuts_the_same_window_from_both_images_at_a_place_of_its_own_per_image():
+def test_random_crops_cut_one_window_per_image_and_keep_channels_stacked_for_a_pair_aligned():
     rows, cols = torch.meshgrid(torch.arange(20.0), torch.arange(20.0), indexing="ij")
     a = (100 * rows + cols).expand(8, 3, 20, 20)  # a pixel's value says where it was
     b = a + 1.0
-    ca, cb = crop_jointly(a, b, 6, torch.Generator().manual_seed(0))
+    ca, cb = random_crops(torch.cat([a, b], 1), 6, torch.Generator().manual_seed(0)).split(3, 1)
     assert ca.shape == cb.shape == (8, 3, 6, 6) and torch.equal(cb - ca, torch.ones_like(ca))
     corners = ca[:, 0, 0, 0]
     assert torch.equal(ca - corners[:, None, None, None], (100 * rows + cols)[:6, :6].expand(8, 3, 6, 6))
     assert len(set(corners.tolist())) > 1  # not one window for the whole batch
-    whole, _ = crop_jointly(a, b, 20, torch.Generator())
+    whole = random_crops(a, 20, torch.Generator())
     assert whole is a  # an image no larger than the window is kept whole
 
 

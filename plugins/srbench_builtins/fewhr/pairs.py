@@ -172,23 +172,5 @@ def shift_jointly(a: torch.Tensor, b: torch.Tensor, max_shift: int,
     return a[..., dy:dy + h, dx:dx + w], b[..., dy:dy + h, dx:dx + w]
 
 
-def crop_jointly(a: torch.Tensor, b: torch.Tensor, side: int,
-                 generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
-    """A random ``side``-px window of each image of ``a``, and the same window of ``b`` (same shape as ``a``).
-
-    One position per image, so a batch shows as many places as it has images. Images no larger
-    than ``side`` are returned whole.
-    """
-    h, w = int(a.shape[-2]), int(a.shape[-1])
-    if side >= h and side >= w:
-        return a, b
-    sh, sw = min(side, h), min(side, w)
-    ys = torch.randint(0, h - sh + 1, (a.shape[0],), generator=generator).tolist()
-    xs = torch.randint(0, w - sw + 1, (a.shape[0],), generator=generator).tolist()
-    windows = [(slice(None), slice(y, y + sh), slice(x, x + sw)) for y, x in zip(ys, xs)]
-    return (torch.stack([a[i][win] for i, win in enumerate(windows)]),
-            torch.stack([b[i][win] for i, win in enumerate(windows)]))
-
-
-__all__ = ["PairBatch", "bicubic_resize", "crop_jointly", "degrade_copy", "gaussian_blur", "make_resolution_pairs",
-           "order_pairs", "sample_blur_sigmas", "sample_factors", "shift_jointly"]
+__all__ = ["PairBatch", "bicubic_resize", "degrade_copy", "gaussian_blur", "make_resolution_pairs", "order_pairs",
+           "sample_blur_sigmas", "sample_factors", "shift_jointly"]

@@ -25,13 +25,14 @@ import torch.nn.functional as F
 from torch import nn
 
 from srbench.errors import IncompatibleError, UsageError
+from srbench.ops import random_crops
 from srbench.options import option
 from srbench_builtins.methods.adversarial_schedule import CriticOptions
 from srbench_builtins.methods.gan_common import frozen
 from srbench_builtins.networks.common import is_power_of_two
 
 from .crops import LRImageCropper
-from .pairs import PairBatch, bicubic_resize, crop_jointly, make_resolution_pairs, order_pairs, shift_jointly
+from .pairs import PairBatch, bicubic_resize, make_resolution_pairs, order_pairs, shift_jointly
 from .siamese import SiameseResolutionCritic
 from .term_method import ConsistencyTermMethod, TermMethodOptions
 from .unpaired_terms import UnpairedTerm, register_term, stored_lr_of
@@ -354,10 +355,15 @@ class PairwiseTerm(UnpairedTerm):
                 outputs.append(x)
         return outputs
 
-    def _output_pair(self, out: torch.Tensor, lr: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def _windows(self, *images: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """A random window of the pair side (``self.crop``) of each image, the same one in every tensor of ``images``."""
+        side = min(self.crop, int(images[0].shape[-2]), int(images[0].shape[-1]))
+        return random_crops(torch.cat(images, 1), side, self.rng).split(int(images[0].shape[1]), 1)
+
+    def _output_pair(self, out: torch.Tensor, lr: torch.Tensor) -> tuple[torch.Tensor, ...]:
         """``(out, up(lr))`` at ``out``'s size, both cut to the same random windows with ``output_crop``."""
         up = bicubic_resize(lr, (int(out.shape[-2]), int(out.shape[-1])))
-        return crop_jointly(out, up, self.crop, self.rng) if self.options.output_crop else (out, up)
+        return self._windows(out, up) if self.options.output_crop else (out, up)
 
     def pairs_per_kind(self, batch: int) -> int:
         """Pairs of each kind per critic step (``critic_batch``, default half the batch, at least 1)."""
@@ -379,7 +385,7 @@ class PairwiseTerm(UnpairedTerm):
             own_losses = []
             for output in outputs:
                 if opts.output_crop:
-                    output, _ = crop_jointly(output, output, self.crop, self.rng)
+                    output, = self._windows(output)
                 own = self._pairs(output)
                 own_losses.append(_bce(self.judge(own.a, own.b), own.target))
             own_loss = torch.stack(own_losses).mean()
